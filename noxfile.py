@@ -1,4 +1,4 @@
-"""Sessions: tests, lint, typecheck, bench; the release sessions edge and stable run only when named."""
+"""nox sessions: tests, lint, typecheck, bench; release sessions edge and stable run when named."""
 
 from __future__ import annotations
 

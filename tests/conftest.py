@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,17 +9,21 @@ from tests.helpers.gitrepo import Repo, git_env, make_repo
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(tmp_path_factory: pytest.TempPathFactory,
-                          monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_environment(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Tests never read the developer's HOME, git config or tokens."""
     home = tmp_path_factory.mktemp("home")
     for key, value in git_env(home).items():
         monkeypatch.setenv(key, value)
     for key in list(os.environ):
-        if key.endswith("_TOKEN") or key in {"GITHUB_ACTIONS", "ACTIONS_ID_TOKEN_REQUEST_URL",
-                                             "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "CI"}:
+        if key.endswith("_TOKEN") or key in {
+            "GITHUB_ACTIONS",
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            "CI",
+        }:
             monkeypatch.delenv(key, raising=False)
-    yield
 
 
 @pytest.fixture
