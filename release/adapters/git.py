@@ -281,3 +281,102 @@ def parse_log(out: str) -> list[Commit]:
             )
         )
     return commits
+
+
+_FALLBACK_IDENTITY = {
+    "GIT_AUTHOR_NAME": "release-channels",
+    "GIT_AUTHOR_EMAIL": "release-channels@users.noreply.github.com",
+    "GIT_COMMITTER_NAME": "release-channels",
+    "GIT_COMMITTER_EMAIL": "release-channels@users.noreply.github.com",
+}
+
+
+def identity_env(git: Git) -> dict[str, str]:
+    """Author/committer variables for commits and tags the tool makes.
+
+    The user's configured identity wins; a fresh machine with none configured (a
+    newcomer's first ``nox -s edge``, a CI runner) gets the tool's own identity
+    instead of git's "please tell me who you are".
+    """
+    env: dict[str, str] = {}
+    for kind in ("AUTHOR", "COMMITTER"):
+        for part, key in (("NAME", "user.name"), ("EMAIL", "user.email")):
+            var = f"GIT_{kind}_{part}"
+            if os.environ.get(var):
+                continue
+            if git.run("config", "--get", key, check=False).stdout.strip():
+                continue
+            env[var] = _FALLBACK_IDENTITY[var]
+    return env
+
+
+def commit_with_file(
+    git: Git, parent: str, path: str, content: bytes, message: str, *, when: str | None = None
+) -> str:
+    """A new commit on top of ``parent`` that sets ``path`` to ``content``.
+
+    Built with plumbing and a private index file, so no branch, index or working
+    tree file changes: until a ref points at it the commit is invisible.
+    """
+    import tempfile
+
+    env = identity_env(git)
+    if when:
+        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = when
+    with tempfile.TemporaryDirectory(prefix="release-index-") as tmp:
+        env["GIT_INDEX_FILE"] = str(Path(tmp) / "index")
+        git.run("read-tree", parent, extra_env=env)
+        blob = git.run(
+            "hash-object",
+            "-w",
+            "--stdin",
+            "--path",
+            path,
+            input=content.decode("utf-8"),
+            extra_env=env,
+        ).stdout.strip()
+        mode = "100644"
+        ls = git.run("ls-tree", parent, "--", path).stdout.split()
+        if ls:
+            mode = ls[0]
+        git.run("update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}", extra_env=env)
+        tree = git.run("write-tree", extra_env=env).stdout.strip()
+    return git.run(
+        "commit-tree", tree, "-p", parent, "-F", "-", input=message, extra_env=env
+    ).stdout.strip()
+
+
+def advance_branch(git: Git, branch: str, new: str, old: str | None) -> None:
+    """Move ``branch`` from ``old`` to ``new`` (compare-and-swap; ``old=None`` creates it).
+
+    When the branch is checked out the working tree follows with a fast-forward,
+    which refuses rather than overwriting local changes. Raises :class:`GitError`.
+    """
+    if git.current_branch() == branch:
+        head = git.head()
+        if head != old:
+            raise GitError(f"branch {branch} moved during the release ({old} -> {head})")
+        git.run("merge", "--ff-only", "--quiet", new)
+        return
+    ref = f"refs/heads/{branch}"
+    git.run("update-ref", "-m", "release-channels", ref, new, old or "0" * 40)
+
+
+def export_tree(git: Git, commit: str, dest: Path) -> None:
+    """Write the tree of ``commit`` into ``dest`` (``git archive`` | tar), no .git."""
+    import io
+    import tarfile
+
+    dest.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **git._env, "LC_ALL": "C"}
+    proc = subprocess.run(
+        ["git", "archive", "--format=tar", commit],
+        cwd=git.root,
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise GitError(f"git archive {commit[:12]} failed: {proc.stderr.decode(errors='replace')}")
+    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+        tar.extractall(dest, filter="data")

@@ -1,0 +1,108 @@
+"""The edge flow: facts -> preflight -> plan for ``release edge``; execution is the pipeline's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from release.adapters.build import BuildContext, plan_artifacts
+from release.adapters.git import Git
+from release.config import ProjectConfig
+from release.errors import ConfigError, PreflightError, SigningError, UsageError
+from release.pipeline import (
+    EventSink,
+    RunOptions,
+    RunResult,
+    check_common,
+    raise_problems,
+    resolve_sign_mode,
+    run_release,
+    usage_problem,
+)
+from release.plan import ReleasePlan
+from release.versions import EdgeVersion, next_edge, pep440
+
+
+def plan_edge(git: Git, config: ProjectConfig, opts: RunOptions) -> ReleasePlan:
+    """Preflight (every problem at once) and the plan of the next edge release.
+
+    Raises :class:`PreflightError` listing every problem found; changes nothing.
+    """
+    from release.changelog import render_section
+
+    channel = config.edge
+    problems: list[str] = []
+    warnings: list[str] = []
+    head = git.head()
+    if head is None:
+        raise PreflightError(["the repository has no commits"])
+    branch = git.current_branch()
+    if branch is None:
+        problems.append(f"HEAD is detached; edge releases are cut from {channel.branch}")
+    elif branch != channel.branch:
+        problems.append(f"on branch {branch}; edge releases are cut from {channel.branch}")
+    edges = [
+        (t, v) for t in git.tags() if isinstance(v := channel.tag_format.parse(t.name), EdgeVersion)
+    ]
+    released_here = sorted(t.name for t, _ in edges if t.commit == head)
+    if released_here:
+        problems.append(f"HEAD {head[:12]} is already released as {released_here[0]}")
+    version: EdgeVersion | None = None
+    try:
+        version = next_edge([v for _, v in edges], opts.now.date())
+    except UsageError as exc:
+        problems.append(usage_problem(exc))
+    tag = channel.tag_format.format(version) if version else None
+    sign_mode: str | None = None
+    try:
+        sign_mode = resolve_sign_mode(opts.sign, opts.env, opts.identity_token)
+    except SigningError as exc:
+        problems.append(exc.message + (f" ({exc.hint})" if exc.hint else ""))
+    signer = None
+    if sign_mode and sign_mode != "none":
+        try:
+            signer = channel.expected_signer(dev=sign_mode == "dev")
+        except ConfigError as exc:
+            problems.append(exc.message)
+    if sign_mode == "none":
+        warnings.append("artifacts will NOT be signed (--sign none)")
+    check_common(git, config, opts, problems, warnings, tag=tag, sign_mode=sign_mode)
+    raise_problems(problems)
+    if version is None or tag is None or sign_mode is None:  # unreachable after preflight
+        raise PreflightError(["could not determine the next edge version"])
+
+    previous = max(edges, key=lambda tv: tv[1], default=None)
+    rev_range = [head, f"^{previous[0].commit}"] if previous else [head]
+    commits = git.log(rev_range, no_merges=False)
+    notes = render_section(tag, opts.now.date(), commits, repository=config.repository)
+    ctx = BuildContext(version=str(version), pep440=pep440(version), tag=tag)
+    artifacts = tuple(a.name for a in plan_artifacts(config.builds, ctx, Path(".")))
+    return ReleasePlan(
+        channel=channel.name,
+        kind="edge",
+        version=version,
+        tag=tag,
+        pep440=pep440(version),
+        branch=channel.branch,
+        base_commit=head,
+        branch_exists=True,
+        previous_tag=previous[0].name if previous else None,
+        commit_count=len(commits),
+        notes=notes,
+        artifacts=artifacts,
+        sign_mode=sign_mode,
+        signer=signer,
+        changelog_commit=config.changelog_commit,
+        changelog_path=config.changelog,
+        push=opts.push,
+        out=str(opts.out),
+        now=opts.now,
+        repository=config.repository,
+        make_latest=True,
+        prerelease=channel.prerelease,
+        warnings=tuple(warnings),
+    )
+
+
+def release_edge(git: Git, config: ProjectConfig, opts: RunOptions, emit: EventSink) -> RunResult:
+    """Plan and run (or resume) the next edge release. Raises :class:`ReleaseError`."""
+    return run_release(git, config, config.edge, opts, lambda: plan_edge(git, config, opts), emit)

@@ -1,0 +1,587 @@
+"""Run a release plan step by step with a journal, so a crashed run resumes.
+
+Facts in (git, config, date) -> preflight (every problem at once) -> plan (pure)
+-> steps in :data:`release.plan.STEPS` order, each recorded in the journal. A
+failure before the ``tag`` step leaves the repository and the channel exactly as
+they were (the work directory of the run is removed); from ``tag`` on, a re-run
+resumes at the failed step. Publication is last: the channel index moves only
+after every file it names is in place and verified.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from release.adapters import build as build_adapter
+from release.adapters.git import Git, advance_branch, commit_with_file, export_tree
+from release.checksums import Digest, atomic_write, hash_file, hash_files, render_sums
+from release.config import ChannelConfig, Identity, ProjectConfig
+from release.errors import (
+    ChannelError,
+    GitError,
+    JournalError,
+    PreflightError,
+    ReleaseError,
+    SigningError,
+    UsageError,
+)
+from release.journal import Journal
+from release.plan import STEPS, ReleasePlan, plan_from_dict, plan_to_journal
+
+log = logging.getLogger(__name__)
+
+WORK_DIR = ".release-work"
+SUMS = "SHA256SUMS"
+PROVENANCE_BUNDLE = "provenance.intoto.sigstore.json"
+DEV_TRUST_CONFIG = "dev-trust-config.json"
+BUNDLE_SUFFIX = ".sigstore.json"
+
+EventSink = Callable[[str, str, str], None]  # (step, state, detail)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    out: Path
+    now: datetime
+    sign: str = "auto"  # auto | sigstore | staging | dev | none
+    identity_token: str | None = None
+    trust_config: Path | None = None
+    push: bool = False
+    dry_run: bool = False
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    plan: ReleasePlan
+    state: str  # "planned" | "released" | "already-released"
+    summary: dict[str, Any]
+
+
+def resolve_sign_mode(requested: str, env: Mapping[str, str], token: str | None) -> str:
+    """``auto``: Sigstore when a credential is at hand, dev signing on a laptop, and an
+    error in CI (a CI run must never fall back to untrusted signatures silently)."""
+    if requested != "auto":
+        return requested
+    if token or env.get("SIGSTORE_IDENTITY_TOKEN"):
+        return "sigstore"
+    if env.get("ACTIONS_ID_TOKEN_REQUEST_URL") and env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"):
+        return "sigstore"
+    if env.get("CI", "").lower() in ("1", "true", "yes"):
+        raise SigningError(
+            "no Sigstore identity in CI, and --sign auto never falls back to dev signing there",
+            hint="grant `id-token: write`, pass --identity-token, or choose --sign dev explicitly",
+        )
+    return "dev"
+
+
+def work_root(out: Path) -> Path:
+    return out / WORK_DIR
+
+
+def release_dir(out: Path, tag: str) -> Path:
+    return out / "releases" / tag
+
+
+# -- preflight helpers shared by the edge and stable flows ------------------------------
+
+
+def check_common(
+    git: Git,
+    config: ProjectConfig,
+    opts: RunOptions,
+    problems: list[str],
+    warnings: list[str],
+    *,
+    tag: str | None,
+    sign_mode: str | None,
+) -> None:
+    """Problems every release shares: history, clean tree, tag absent, signer, builds, out."""
+    try:
+        git.ensure_full_history()
+    except GitError as exc:
+        problems.append(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
+    dirty = git.status_porcelain()
+    if dirty:
+        problems.append(
+            f"the working tree has uncommitted changes ({len(dirty)} paths, e.g. "
+            f"{dirty[0][3:]}); commit or stash them"
+        )
+    if tag:
+        if git.run("rev-parse", "-q", "--verify", f"refs/tags/{tag}", check=False).stdout:
+            problems.append(f"tag {tag} already exists locally")
+        if git.has_remote("origin"):
+            try:
+                if tag in git.remote_tags("origin"):
+                    problems.append(f"tag {tag} already exists on origin")
+            except GitError as exc:
+                (problems if opts.push else warnings).append(
+                    f"could not check origin for tag {tag}: {exc.message}"
+                )
+        elif opts.push:
+            problems.append("--push needs a remote named origin")
+    if sign_mode in ("sigstore", "staging"):
+        try:
+            from release.adapters.sigstore import resolve_identity_token
+
+            resolve_identity_token(opts.identity_token, opts.env)
+        except SigningError as exc:
+            problems.append(exc.message + (f" ({exc.hint})" if exc.hint else ""))
+    if not config.builds:
+        problems.append("no build commands are configured ([[tool.release.build]])")
+    problems.extend(_out_problems(opts.out))
+
+
+def _out_problems(out: Path) -> list[str]:
+    probe = out
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        return [f"output path {probe} is not a directory"]
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return [f"output directory {probe} is not writable"]
+    return []
+
+
+def raise_problems(problems: Sequence[str]) -> None:
+    if problems:
+        raise PreflightError(
+            problems, hint="nothing was changed; fix these and run again (--dry-run shows the plan)"
+        )
+
+
+# -- the run ----------------------------------------------------------------------------
+
+
+class Run:
+    """Executes one plan with its journal."""
+
+    def __init__(
+        self,
+        git: Git,
+        config: ProjectConfig,
+        channel: ChannelConfig,
+        plan: ReleasePlan,
+        opts: RunOptions,
+        journal: Journal,
+        emit: EventSink,
+    ) -> None:
+        self.git = git
+        self.config = config
+        self.channel = channel
+        self.plan = plan
+        self.opts = opts
+        self.journal = journal
+        self.emit = emit
+        self.work = journal.path.parent
+        self.stage = self.work / "stage"
+        self._signer_cm: Any = None
+        self._signer: Any = None
+
+    # Each step returns the result recorded in the journal.
+    def execute(self) -> dict[str, Any]:
+        try:
+            for step in STEPS:
+                if not self.plan.runs(step):
+                    continue
+                if self.journal.finished(step):
+                    self.emit(step, "skip", "done in an earlier run")
+                    continue
+                self.emit(step, "start", "")
+                try:
+                    result = getattr(self, f"step_{step}")()
+                except ReleaseError:
+                    self.emit(step, "fail", "")
+                    raise
+                self.journal.record(step, result)
+                self.emit(step, "done", _describe(step, result))
+                _fault_hook(step)
+            self.journal.done = True
+            self.journal.save()
+        finally:
+            self._close_signer()
+        return self.summary()
+
+    # -- steps ------------------------------------------------------------------
+    def step_prepare(self) -> dict[str, Any]:
+        commit = self.plan.base_commit
+        if self.plan.picks:
+            from release.adapters.git import cherry_pick_onto
+
+            commit = cherry_pick_onto(self.git, commit, self.plan.picks, when=self._when())
+        if self.plan.changelog_commit:
+            from release.changelog import insert_release
+
+            path = self.plan.changelog_path
+            res = self.git.run("show", f"{commit}:{path}", check=False)
+            current = res.stdout if res.returncode == 0 else ""
+            updated = insert_release(current, self.plan.notes)
+            commit = commit_with_file(
+                self.git,
+                commit,
+                path,
+                updated.encode(),
+                f"Release {self.plan.tag}\n\nUpdate {path} for {self.plan.tag}.\n",
+                when=self._when(),
+            )
+        return {"release_commit": commit}
+
+    def step_build(self) -> dict[str, Any]:
+        commit = self.release_commit
+        src = self.work / "src"
+        shutil.rmtree(src, ignore_errors=True)
+        shutil.rmtree(self.stage, ignore_errors=True)
+        export_tree(self.git, commit, src)
+        ctx = build_adapter.BuildContext(
+            version=str(self.plan.version), pep440=self.plan.pep440, tag=self.plan.tag
+        )
+        arts = build_adapter.run_builds(self.config.builds, ctx, src=src, out=self.stage)
+        shutil.rmtree(src, ignore_errors=True)
+        return {
+            "artifacts": [
+                {"name": a.name, "build": a.build, "os": a.os, "arch": a.arch} for a in arts
+            ]
+        }
+
+    def step_checksums(self) -> dict[str, Any]:
+        names = [a["name"] for a in self.journal.result("build")["artifacts"]]
+        digests = hash_files([self.stage / n for n in names])
+        atomic_write(self.stage / SUMS, render_sums(digests).encode())
+        return {"digests": [_digest_dict(d) for d in digests]}
+
+    def step_sign(self) -> dict[str, Any]:
+        digests = self._verified_digests()
+        if self.plan.sign_mode == "none":
+            return {"bundles": {}, "provenance": None, "trust_config": None}
+        from release.provenance import build_statement
+
+        files = [self.stage / d.name for d in digests] + [self.stage / SUMS]
+        signer = self._open_signer()
+        bundles = signer.sign_files(files)
+        started = datetime.fromisoformat(self.journal.inputs["plan"]["now"])
+        statement = build_statement(
+            subjects=[(d.name, d.sha256) for d in digests]
+            + [(SUMS, hash_file(self.stage / SUMS).sha256)],
+            repository=self.config.repository or str(self.config.root),
+            ref=f"refs/heads/{self.plan.branch}",
+            commit=self.release_commit,
+            version=self.plan.tag,
+            channel=self.plan.channel,
+            builder_id=self._builder_id(),
+            invocation_id=self._invocation_id(),
+            started=started,
+            finished=self.opts.now,
+        )
+        signer.sign_statement(statement, self.stage / PROVENANCE_BUNDLE)
+        trust = self.stage / DEV_TRUST_CONFIG
+        return {
+            "bundles": {f.name: Path(b).name for f, b in zip(files, bundles, strict=True)},
+            "provenance": PROVENANCE_BUNDLE,
+            "trust_config": DEV_TRUST_CONFIG if trust.exists() else None,
+        }
+
+    def step_tag(self) -> dict[str, Any]:
+        commit = self.release_commit
+        tag = self.plan.tag
+        existing = self.git.run(
+            "rev-parse", "-q", "--verify", f"refs/tags/{tag}^{{commit}}", check=False
+        ).stdout.strip()
+        if existing and existing != commit:
+            raise JournalError(
+                f"tag {tag} already exists on {existing[:12]}, not on the release commit "
+                f"{commit[:12]}",
+                hint="tags are never moved; investigate who created it",
+            )
+        branch_head = (
+            self.git.run(
+                "rev-parse", "-q", "--verify", f"refs/heads/{self.plan.branch}", check=False
+            ).stdout.strip()
+            or None
+        )
+        if branch_head != commit:
+            expected_old = self.plan.base_commit if self.plan.branch_exists else None
+            if branch_head != expected_old:
+                raise JournalError(
+                    f"branch {self.plan.branch} is at {(branch_head or 'nothing')[:12]}, "
+                    f"expected {(expected_old or 'no branch')[:12]}",
+                    hint="someone moved the branch during the release; nothing was tagged",
+                )
+            advance_branch(self.git, self.plan.branch, commit, expected_old)
+        if not existing:
+            from release.adapters.git import identity_env
+
+            message = f"{tag}\n\n{self.plan.notes.strip()}\n"
+            if self.plan.cut_from:
+                message += f"\nCut from {self.plan.cut_from}.\n"
+            self.git.run(
+                "tag",
+                "-a",
+                "--cleanup=verbatim",
+                "-F",
+                "-",
+                tag,
+                commit,
+                input=message,
+                extra_env=identity_env(self.git),
+            )
+        return {"tag": tag, "commit": commit, "branch": self.plan.branch}
+
+    def step_publish(self) -> dict[str, Any]:
+        dest = release_dir(self.opts.out, self.plan.tag)
+        dest.mkdir(parents=True, exist_ok=True)
+        names = sorted(p.name for p in self.stage.iterdir() if not p.name.startswith("."))
+        for name in names:
+            _place_immutable(self.stage / name, dest / name)
+        from release.channel_publish import publish_release
+
+        result = publish_release(self, dest)
+        return {"release_dir": str(dest.relative_to(self.opts.out)), **result}
+
+    def step_push(self) -> dict[str, Any]:
+        refs = [f"refs/heads/{self.plan.branch}", f"refs/tags/{self.plan.tag}"]
+        res = self.git.run("push", "--atomic", "--porcelain", "origin", *refs, check=False)
+        if res.returncode != 0:
+            detail = (res.stderr.strip().splitlines() or ["no output"])[-1]
+            raise GitError(
+                f"git push of {self.plan.branch} and {self.plan.tag} failed: {detail}",
+                hint="the release is tagged and published locally; fix access and re-run "
+                "to resume at the push",
+            )
+        return {"pushed": refs}
+
+    def step_github(self) -> dict[str, Any]:
+        from release.github_publish import publish_github
+
+        return publish_github(self)
+
+    # -- helpers ----------------------------------------------------------------
+    @property
+    def release_commit(self) -> str:
+        return str(self.journal.result("prepare")["release_commit"])
+
+    def _when(self) -> str:
+        """The run's fixed time, so a resumed step makes the same commit."""
+        return str(self.journal.inputs["plan"]["now"])
+
+    def _verified_digests(self) -> list[Digest]:
+        """The staged artifacts, re-hashed: a changed file is refused, not signed."""
+        recorded = [_digest_from(d) for d in self.journal.result("checksums")["digests"]]
+        actual = hash_files([self.stage / d.name for d in recorded])
+        for want, got in zip(recorded, actual, strict=True):
+            if want != got:
+                raise JournalError(
+                    f"artifact {want.name} changed since it was built "
+                    f"(sha256 {want.sha256[:12]}… now {got.sha256[:12]}…)",
+                    hint="refusing to sign a different file; remove the work directory "
+                    f"{self.work} to start this release over",
+                )
+        return recorded
+
+    def _open_signer(self) -> Any:
+        if self._signer is None:
+            from release.adapters.sigstore import SigningSetup, open_signer
+
+            mode = self.plan.sign_mode
+            setup = SigningSetup(
+                mode=mode if mode != "sigstore" or not self.opts.trust_config else "trust-config",
+                trust_config=self.opts.trust_config,
+                identity_token=self.opts.identity_token,
+                dev_state_dir=work_root(self.opts.out) / "dev-sigstore",
+            )
+            expected = self.expected_identity
+            self._signer_cm = open_signer(
+                setup,
+                expected,
+                trust_config_out=self.stage / DEV_TRUST_CONFIG if mode == "dev" else None,
+            )
+            self._signer = self._signer_cm.__enter__()
+        return self._signer
+
+    def _close_signer(self) -> None:
+        if self._signer_cm is not None:
+            cm, self._signer_cm, self._signer = self._signer_cm, None, None
+            cm.__exit__(None, None, None)
+
+    @property
+    def expected_identity(self) -> Identity:
+        ident = self.channel.expected_signer(dev=self.plan.sign_mode == "dev")
+        return ident.for_line(self.plan.line)
+
+    def _builder_id(self) -> str:
+        env = self.opts.env
+        if env.get("GITHUB_ACTIONS") == "true" and env.get("GITHUB_WORKFLOW_REF"):
+            return f"https://github.com/{env['GITHUB_WORKFLOW_REF']}"
+        return "dev" if self.plan.sign_mode == "dev" else "local"
+
+    def _invocation_id(self) -> str:
+        env = self.opts.env
+        if env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):
+            server = env.get("GITHUB_SERVER_URL", "https://github.com")
+            attempt = env.get("GITHUB_RUN_ATTEMPT", "1")
+            return (
+                f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
+                f"/attempts/{attempt}"
+            )
+        return f"{self.plan.tag}@{self.journal.inputs['plan']['now']}"
+
+    def summary(self) -> dict[str, Any]:
+        out = self.opts.out
+        dest = release_dir(out, self.plan.tag)
+        digests = self.journal.steps.get("checksums", {}).get("digests", [])
+        bundles = self.journal.steps.get("sign", {}).get("bundles", {})
+        return {
+            "version": str(self.plan.version),
+            "tag": self.plan.tag,
+            "channel": self.plan.channel,
+            "commit": self.journal.steps.get("prepare", {}).get("release_commit"),
+            "release_dir": str(dest),
+            "artifacts": [
+                {
+                    **d,
+                    "path": str(dest / d["name"]),
+                    "bundle": str(dest / bundles[d["name"]]) if d["name"] in bundles else None,
+                }
+                for d in digests
+            ],
+            "sha256sums": str(dest / SUMS),
+            "provenance": str(dest / PROVENANCE_BUNDLE) if bundles else None,
+            "trust_config": str(dest / DEV_TRUST_CONFIG)
+            if self.journal.steps.get("sign", {}).get("trust_config")
+            else None,
+            "index": str(out / "index.json"),
+            "pushed": "push" in self.journal.steps,
+            "github": self.journal.steps.get("github"),
+        }
+
+
+def _place_immutable(src: Path, dest: Path) -> None:
+    """Copy ``src`` to ``dest`` unless ``dest`` already holds the same bytes."""
+    if dest.exists():
+        if hash_file(dest).sha256 == hash_file(src).sha256:
+            return
+        raise ChannelError(
+            f"{dest} already exists with different content",
+            hint="published release files are immutable; this release was published before",
+        )
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
+
+
+def _digest_dict(d: Digest) -> dict[str, Any]:
+    return {"name": d.name, "size": d.size, "sha256": d.sha256}
+
+
+def _digest_from(d: Mapping[str, Any]) -> Digest:
+    return Digest(str(d["name"]), int(d["size"]), str(d["sha256"]))
+
+
+def _describe(step: str, result: Mapping[str, Any]) -> str:
+    if step == "prepare":
+        return f"release commit {str(result['release_commit'])[:12]}"
+    if step == "build":
+        return f"{len(result['artifacts'])} artifacts"
+    if step == "checksums":
+        return f"{len(result['digests'])} files hashed, {SUMS} written"
+    if step == "sign":
+        n = len(result["bundles"])
+        return f"{n} bundles, provenance signed" if n else "unsigned (--sign none)"
+    if step == "tag":
+        return f"{result['tag']} on {str(result['commit'])[:12]}"
+    if step == "publish":
+        return f"channel index v{result.get('index_version', '?')}"
+    if step == "push":
+        return "pushed " + ", ".join(result["pushed"])
+    return ""
+
+
+def _fault_hook(step: str) -> None:
+    """Crash-testing hook: ``RELEASE_CHANNELS_FAULT=kill-after:STEP`` SIGKILLs the process
+    right after STEP is journaled (used by the resume tests)."""
+    if os.environ.get("RELEASE_CHANNELS_FAULT") == f"kill-after:{step}":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+# -- entry point shared by edge and stable ---------------------------------------------
+
+
+def run_release(
+    git: Git,
+    config: ProjectConfig,
+    channel: ChannelConfig,
+    opts: RunOptions,
+    make_plan: Callable[[], ReleasePlan],
+    emit: EventSink,
+) -> RunResult:
+    """Resume the channel's in-flight release, or plan (preflight) and run a new one."""
+    work = work_root(opts.out) / channel.name
+    journal_path = work / "journal.json"
+    journal = Journal.load(journal_path)
+    head = git.head()
+    if journal is not None and journal.done:
+        plan = plan_from_dict(journal.inputs["plan"])
+        released = journal.steps.get("prepare", {}).get("release_commit")
+        if head not in (released, plan.base_commit):
+            _archive(journal_path, plan.tag)  # HEAD moved on: a new release
+            journal = None
+        elif opts.push and "push" not in journal.steps:
+            journal.done = False  # released locally before; now push it
+        else:
+            return RunResult(plan, "already-released", {"tag": plan.tag, "commit": released})
+    if journal is not None:
+        plan = plan_from_dict(journal.inputs["plan"])
+        released = journal.steps.get("prepare", {}).get("release_commit")
+        if head not in (plan.base_commit, released) and plan.branch_exists:
+            raise JournalError(
+                f"an unfinished release of {plan.tag} started from {plan.base_commit[:12]}, "
+                f"but HEAD is now {(head or 'nothing')[:12]}",
+                hint=f"check out {plan.base_commit[:12]} to resume it; if nothing of it was "
+                f"published, remove {work} to start over",
+            )
+        if opts.push and not plan.push:
+            plan = plan_from_dict({**journal.inputs["plan"], "push": True})
+            journal.inputs["plan"] = plan_to_journal(plan)
+            journal.save()
+        emit("resume", "start", f"resuming {plan.tag} from its journal")
+        run = Run(git, config, channel, plan, opts, journal, emit)
+        return RunResult(plan, "released", run.execute())
+
+    plan = make_plan()
+    if opts.dry_run:
+        return RunResult(plan, "planned", plan.to_dict())
+    created_out = not opts.out.exists()
+    journal = Journal(journal_path, {"plan": plan_to_journal(plan)})
+    journal.save()
+    run = Run(git, config, channel, plan, opts, journal, emit)
+    try:
+        summary = run.execute()
+    except BaseException:
+        if not ({"tag", "publish", "push", "github"} & set(journal.steps)):
+            # Nothing left the work directory: undo it so the failed run changed nothing.
+            shutil.rmtree(work, ignore_errors=True)
+            if created_out:
+                shutil.rmtree(opts.out, ignore_errors=True)
+            elif not any(work_root(opts.out).iterdir()):
+                work_root(opts.out).rmdir()
+        raise
+    return RunResult(plan, "released", summary)
+
+
+def _archive(journal_path: Path, tag: str) -> None:
+    done = journal_path.parent / "done"
+    done.mkdir(parents=True, exist_ok=True)
+    os.replace(journal_path, done / f"{tag}.json")
+
+
+def usage_problem(exc: UsageError) -> str:
+    return exc.message + (f" ({exc.hint})" if exc.hint else "")
