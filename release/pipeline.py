@@ -522,12 +522,20 @@ def run_release(
     opts: RunOptions,
     make_plan: Callable[[], ReleasePlan],
     emit: EventSink,
+    *,
+    journal_name: str | None = None,
 ) -> RunResult:
-    """Resume the channel's in-flight release, or plan (preflight) and run a new one."""
-    work = work_root(opts.out) / channel.name
+    """Resume the channel's in-flight release, or plan (preflight) and run a new one.
+
+    ``journal_name`` (default: the channel's name) separates in-flight releases that
+    may coexist, such as one per stable line.
+    """
+    work = work_root(opts.out) / (journal_name or channel.name)
     journal_path = work / "journal.json"
     journal = Journal.load(journal_path)
     head = git.head()
+    if journal is not None:
+        head = _release_head(git, plan_from_dict(journal.inputs["plan"]), head)
     if journal is not None and journal.done:
         plan = plan_from_dict(journal.inputs["plan"])
         released = journal.steps.get("prepare", {}).get("release_commit")
@@ -575,6 +583,16 @@ def run_release(
                 work_root(opts.out).rmdir()
         raise
     return RunResult(plan, "released", summary)
+
+
+def _release_head(git: Git, plan: ReleasePlan, head: str | None) -> str | None:
+    """Where the release's branch is now. Edge releases are cut from HEAD; a stable
+    line's branch is usually not checked out (the user stays on main), so its own
+    head counts (``None`` while a new line's branch does not exist yet)."""
+    if plan.kind == "edge":
+        return head
+    res = git.run("rev-parse", "-q", "--verify", f"refs/heads/{plan.branch}", check=False)
+    return res.stdout.strip() or None
 
 
 def _archive(journal_path: Path, tag: str) -> None:

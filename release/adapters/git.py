@@ -380,3 +380,232 @@ def export_tree(git: Git, commit: str, dest: Path) -> None:
         raise GitError(f"git archive {commit[:12]} failed: {proc.stderr.decode(errors='replace')}")
     with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
         tar.extractall(dest, filter="data")
+
+
+# -- cherry-picks (stable point releases and backports) ---------------------------------
+
+
+class CherryPickConflict(GitError):
+    """A cherry-pick did not apply cleanly; the repository was left exactly as it was."""
+
+    def __init__(
+        self, commit: str, files: Sequence[str], base: str, *, hint: str | None = None
+    ) -> None:
+        self.commit = commit
+        self.files = tuple(files)
+        self.base = base
+        shown = ", ".join(self.files[:5]) + (" …" if len(self.files) > 5 else "")
+        super().__init__(
+            f"cherry-pick of {commit[:12]} onto {base[:12]} conflicts in "
+            f"{shown or '(no file: the change is already there, the pick is empty)'}",
+            hint=hint
+            or "nothing was changed; backport it by hand, or re-run with --conflict-branch "
+            "to get the conflicting state on a branch for a human",
+        )
+
+
+@dataclass(frozen=True)
+class ConflictBranch:
+    """The conflicting state of a backport, committed for a human to resolve."""
+
+    branch: str
+    commit: str
+    conflicted: str  # the main commit whose pick conflicted
+    files: tuple[str, ...]
+
+
+def order_by_history(git: Git, base: str, picks: Sequence[str]) -> list[str]:
+    """``picks`` (full SHAs) oldest first, in the topological order of their history.
+
+    One ``rev-list`` over the commits not already in ``base``; picks that are in
+    ``base`` keep their relative order at the front (git would refuse nothing there).
+    """
+    wanted = list(dict.fromkeys(picks))
+    if len(wanted) < 2:
+        return wanted
+    listed = git.run("rev-list", "--topo-order", "--reverse", *wanted, f"^{base}").stdout.split()
+    rank = {sha: i for i, sha in enumerate(listed)}
+    return sorted(wanted, key=lambda s: (s in rank, rank.get(s, 0)))
+
+
+def cherry_pick_onto(git: Git, base: str, picks: Sequence[str], *, when: str) -> str:
+    """Cherry-pick ``picks`` (``-x``) onto ``base``; returns the new commit.
+
+    The picks are applied in the order of their history, in a temporary detached
+    worktree: no branch, index, working tree or tag of the repository changes (refs
+    move later, in the pipeline's tag step). Authors are kept; the committer date
+    is ``when`` so a resumed run makes the same commit. Raises
+    :class:`CherryPickConflict` naming the commit and files (the repository is
+    exactly as before), :class:`GitError` for other failures.
+    """
+    with _pick_worktree(git, base) as wt:
+        head = _apply_picks(git, wt, base, order_by_history(git, base, picks), when, abort=True)
+        if isinstance(head, CherryPickConflict):
+            raise head
+        return head
+
+
+def commit_conflict_branch(
+    git: Git, base: str, picks: Sequence[str], *, when: str, branch: str
+) -> ConflictBranch | None:
+    """Apply ``picks`` onto ``base`` and commit the first conflicting state, conflict
+    markers included, on the new branch ``branch`` (for a human to resolve).
+
+    Returns ``None`` when every pick applies cleanly (no branch is created). The
+    user's working tree, index and other refs are untouched. Raises
+    :class:`GitError` when ``branch`` already exists.
+    """
+    ref = f"refs/heads/{branch}"
+    if git.run("rev-parse", "-q", "--verify", ref, check=False).stdout.strip():
+        raise GitError(
+            f"branch {branch} already exists",
+            hint=f"resolve or delete it first: git branch -D {branch}",
+        )
+    with _pick_worktree(git, base) as wt:
+        result = _apply_picks(git, wt, base, order_by_history(git, base, picks), when, abort=False)
+        if not isinstance(result, CherryPickConflict):
+            return None
+        if not result.files:
+            raise result  # an empty pick: nothing for a human to resolve
+        env = {**identity_env(git), "GIT_COMMITTER_DATE": when}
+        wgit = Git(wt, env=git._env)
+        wgit.run("add", "-A", extra_env=env)
+        subject, author, authored = wgit.out(
+            "log", "-1", "--format=%s%x1f%an <%ae>%x1f%aI", result.commit
+        ).split(_FIELD)
+        message = (
+            f"CONFLICT backport of {result.commit[:12]}: {subject}\n\n"
+            "The cherry-pick conflicted; this commit holds the conflict markers.\n"
+            "Resolve them, then merge this branch into the release line.\n\n"
+            + "".join(f"Conflicted: {f}\n" for f in result.files)
+            + f"(cherry picked from commit {result.commit})\n"
+        )
+        wgit.run(
+            "-c",
+            "core.hooksPath=/dev/null",
+            "commit",
+            "--no-verify",
+            "--allow-empty",
+            "-q",
+            f"--author={author}",
+            f"--date={authored}",
+            "-F",
+            "-",
+            input=message,
+            extra_env=env,
+        )
+        commit = wgit.out("rev-parse", "HEAD")
+    git.run("update-ref", "-m", "release-channels: backport conflict", ref, commit, "0" * 40)
+    return ConflictBranch(branch, commit, result.commit, result.files)
+
+
+class _pick_worktree:
+    """A temporary detached worktree at ``base``, removed (and pruned) on exit."""
+
+    def __init__(self, git: Git, base: str) -> None:
+        self.git = git
+        self.base = base
+        self.tmp: str | None = None
+
+    def __enter__(self) -> Path:
+        import tempfile
+
+        self.tmp = tempfile.mkdtemp(prefix="release-pick-")
+        path = Path(self.tmp) / "wt"
+        try:
+            self.git.run("worktree", "add", "--detach", "--quiet", str(path), self.base)
+        except BaseException:
+            self._cleanup(path)
+            raise
+        return path
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.tmp is not None
+        self._cleanup(Path(self.tmp) / "wt")
+
+    def _cleanup(self, path: Path) -> None:
+        import shutil
+
+        if path.exists():
+            self.git.run("worktree", "remove", "--force", str(path), check=False)
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        self.git.run("worktree", "prune", check=False)
+
+
+def _apply_picks(
+    git: Git, wt: Path, base: str, picks: Sequence[str], when: str, *, abort: bool
+) -> str | CherryPickConflict:
+    """Pick each commit in the worktree ``wt``: the new HEAD, or the conflict (the
+    cherry-pick aborted when ``abort``, else its conflicting state left in ``wt``)."""
+    wgit = Git(wt, env=git._env)
+    env = {**identity_env(git), "GIT_COMMITTER_DATE": when}
+    for sha in picks:
+        parents = wgit.out("rev-list", "--parents", "-n", "1", sha).split()[1:]
+        args = ["-c", "core.hooksPath=/dev/null", "cherry-pick", "-x", "--no-rerere-autoupdate"]
+        if len(parents) > 1:
+            args += ["-m", "1"]
+        res = wgit.run(*args, sha, check=False, extra_env=env)
+        if res.returncode != 0:
+            files = wgit.run("diff", "--name-only", "--diff-filter=U", check=False).stdout.split()
+            if abort:
+                wgit.run("cherry-pick", "--abort", check=False)
+            return CherryPickConflict(sha, files, base)
+    return wgit.out("rev-parse", "HEAD")
+
+
+def patch_ids(git: Git, rev_range: Sequence[str]) -> dict[str, str]:
+    """``{commit: stable patch-id}`` for the non-merge commits of ``rev_range``.
+
+    One ``git log -p | git patch-id --stable`` pipeline for the whole range (not a
+    process per commit). Commits with an empty diff have no patch-id and are absent.
+    Raises :class:`GitError`.
+    """
+    env = {**os.environ, **git._env, "LC_ALL": "C"}
+    log_cmd = [
+        "git",
+        "-c",
+        "diff.noprefix=false",
+        "-c",
+        "diff.mnemonicPrefix=false",
+        "log",
+        "-p",
+        "--no-merges",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--format=commit %H",
+        *rev_range,
+        "--",
+    ]
+    producer = subprocess.Popen(
+        log_cmd, cwd=git.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert producer.stdout is not None
+    try:
+        consumer = subprocess.run(
+            ["git", "patch-id", "--stable"],
+            cwd=git.root,
+            env=env,
+            stdin=producer.stdout,
+            capture_output=True,
+            check=False,
+        )
+    finally:
+        producer.stdout.close()
+        err = producer.stderr.read() if producer.stderr else b""
+        if producer.stderr:
+            producer.stderr.close()
+        code = producer.wait()
+    if code != 0 or consumer.returncode != 0:
+        detail = (err or consumer.stderr).decode(errors="replace").strip().splitlines()
+        raise GitError(
+            f"cannot compute patch-ids for {' '.join(rev_range)}: "
+            f"{detail[-1] if detail else 'no output'}"
+        )
+    ids: dict[str, str] = {}
+    for line in consumer.stdout.decode().splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            ids[parts[1]] = parts[0]
+    return ids

@@ -45,6 +45,61 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("edge", help="cut, sign and publish the next edge release")
     _add_run_options(p)
     p.set_defaults(handler=cmd_edge)
+    _register_stable(sub)
+
+
+def _register_stable(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    st = sub.add_parser("stable", help="stable lines: cut, point releases, backports, ledger")
+    ssub = st.add_subparsers(dest="stable_command", metavar="ACTION")
+    ssub.required = True
+
+    def channel_opt(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--channel", metavar="NAME", help="stable channel (default: stable; e.g. a vendor's)"
+        )
+
+    def pick_opts(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--pick",
+            action="append",
+            default=[],
+            metavar="SHA|#PR",
+            help="main commit or PR number to cherry-pick (repeatable)",
+        )
+        p.add_argument("--label", metavar="LABEL", help="pick merged PRs with this GitHub label")
+
+    p = ssub.add_parser("cut", help="cut a new line X.Y from an edge release")
+    p.add_argument("--from", dest="from_edge", metavar="EDGE_TAG", help="default: latest edge")
+    p.add_argument("--line", metavar="X.Y", help="default: the next minor line")
+    channel_opt(p)
+    _add_run_options(p)
+    p.set_defaults(handler=cmd_stable, action="cut")
+
+    p = ssub.add_parser("point", help="the next point release of the newest line")
+    p.add_argument("line", metavar="LINE")
+    pick_opts(p)
+    channel_opt(p)
+    _add_run_options(p)
+    p.set_defaults(handler=cmd_stable, action="point")
+
+    p = ssub.add_parser("backport", help="a release on an older line with picked fixes")
+    p.add_argument("line", metavar="LINE")
+    pick_opts(p)
+    p.add_argument("--force-eol", action="store_true", help="release on a line past its EOL")
+    p.add_argument(
+        "--conflict-branch",
+        action="store_true",
+        help="on a conflict, commit the conflicting state on backport/X.Y/<sha> for a human",
+    )
+    channel_opt(p)
+    _add_run_options(p)
+    p.set_defaults(handler=cmd_stable, action="backport")
+
+    p = ssub.add_parser("ledger", help="which main commit each line commit came from")
+    p.add_argument("line", metavar="LINE", nargs="?", help="one line (default: every line)")
+    p.add_argument("--commit", metavar="SHA", help="which lines carry this main commit")
+    channel_opt(p)
+    p.set_defaults(handler=cmd_ledger)
 
 
 def run_options(args: argparse.Namespace, root: Path) -> Any:
@@ -111,6 +166,82 @@ def cmd_edge(args: argparse.Namespace, out: Output) -> int:
     git = Git(root)
     config, opts = run_options(args, root)
     return _report(release_edge(git, config, opts, Progress(out)), out)
+
+
+def cmd_stable(args: argparse.Namespace, out: Output) -> int:
+    from release.adapters.git import Git
+    from release.stable import StableRequest, release_stable
+
+    git = Git(args.repo)
+    root = git.ensure_repo()
+    git = Git(root)
+    config, opts = run_options(args, root)
+    request = StableRequest(
+        action=args.action,
+        channel=args.channel,
+        line=args.line,
+        from_edge=getattr(args, "from_edge", None),
+        picks=tuple(getattr(args, "pick", ())),
+        label=getattr(args, "label", None),
+        force_eol=getattr(args, "force_eol", False),
+        conflict_branch=getattr(args, "conflict_branch", False),
+    )
+    result = release_stable(git, config, opts, Progress(out), request)
+    for warning in result.plan.warnings if result.state != "planned" else ():
+        out.warn(warning)
+    return _report(result, out)
+
+
+def cmd_ledger(args: argparse.Namespace, out: Output) -> int:
+    from release.adapters.git import Git
+    from release.config import load_config
+    from release.ledger import branch_ref, line_ledger, lines_carrying
+    from release.stable import stable_channel, stable_releases
+    from release.versions import parse_line
+
+    git = Git(args.repo)
+    root = git.ensure_repo()
+    git = Git(root)
+    channel = stable_channel(load_config(root), args.channel)
+    lines = sorted({v.line for _, v in stable_releases(git, channel)}, reverse=True)
+    if args.commit:
+        wanted = [parse_line(args.line)] if args.line else lines
+        carriers = lines_carrying(git, channel, wanted, args.commit)
+        sha = git.resolve(args.commit)
+        text = [f"{sha[:12]} is carried by {len(carriers)} line(s) of {channel.name}:"]
+        text += [f"  {c.line:<8} {c.branch:<14} {c.commit[:12]}  ({c.how})" for c in carriers]
+        data = {
+            "commit": sha,
+            "channel": channel.name,
+            "lines": [
+                {"line": c.line, "branch": c.branch, "commit": c.commit, "how": c.how}
+                for c in carriers
+            ],
+        }
+        out.result("\n".join(text), data)
+        return 0
+    wanted = [parse_line(args.line)] if args.line else lines
+    ledgers = []
+    text = []
+    for line in wanted:
+        branch = channel.branch_for(line)
+        if args.line is None and branch_ref(git, branch) is None:
+            continue  # an old line whose branch is gone
+        ledger = line_ledger(git, str(line), branch, channel.branch)
+        ledgers.append(ledger)
+        picked = sum(1 for e in ledger.entries if e.origin)
+        text.append(
+            f"{line} ({branch}, cut at {ledger.cut_base[:12]}): {len(ledger.entries)} commits, "
+            f"{picked} from {channel.branch}"
+        )
+        for e in ledger.entries:
+            src = f"<- {e.origin.main_commit[:12]} ({e.origin.how})" if e.origin else "(line only)"
+            text.append(f"  {e.commit[:12]} {src:<30} {e.subject}")
+    out.result(
+        "\n".join(text) or "no stable line branches",
+        {"lines": [ledger.to_dict() for ledger in ledgers]},
+    )
+    return 0
 
 
 def _report(result: Any, out: Output) -> int:

@@ -1,0 +1,240 @@
+"""The backport ledger: which main commit each stable-line commit came from, and back.
+
+A commit on a line (since its cut from main) is matched to a main commit by, in
+order: its ``(cherry picked from commit …)`` trailer, its ``git patch-id
+--stable``, and the PR number ``(#123)`` in its subject. The last two make it work
+on histories whose backports carry no ``-x`` trailer (Linkerd's). Patch-ids come
+from one ``git log -p | git patch-id --stable`` pipeline per range.
+
+:func:`match_origins` is pure; the other functions gather facts with the git
+adapter and call it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from release.adapters.git import Commit, Git, patch_ids
+from release.config import ChannelConfig
+from release.errors import GitError
+from release.versions import EdgeVersion, Line, TagFormat
+
+TRAILER = "trailer"
+PATCH_ID = "patch-id"
+PR = "pr"
+CUT = "cut"  # the main commit is an ancestor of the line: carried since the cut
+
+_TRAILER_RE = re.compile(r"\(cherry picked from commit ([0-9a-f]{7,40})\)")
+_PR_RE = re.compile(r"\(#(\d+)\)")
+
+
+def pr_number(subject: str) -> int | None:
+    """The PR number a squash-merge subject ends with: ``fix: thing (#123)`` -> 123."""
+    found = _PR_RE.findall(subject)
+    return int(found[-1]) if found else None
+
+
+def trailers(body: str) -> list[str]:
+    """The SHAs named by ``(cherry picked from commit …)`` trailers, in order."""
+    return _TRAILER_RE.findall(body)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a line commit came from on main, and how that was established."""
+
+    main_commit: str
+    how: str  # trailer | patch-id | pr
+
+
+def match_origins(
+    line_commits: Sequence[Commit],
+    line_pids: Mapping[str, str],
+    main_commits: Sequence[Commit],
+    main_pids: Mapping[str, str],
+) -> dict[str, Origin]:
+    """``{line commit: Origin}`` for every line commit that came from a main commit.
+
+    Pure. Each main commit is claimed at most once per method priority: a trailer
+    wins, then an identical patch-id, then the PR number in the subject.
+    """
+    by_sha = {c.sha: c for c in main_commits}
+    by_pid: dict[str, list[str]] = {}
+    for c in reversed(main_commits):  # oldest first: a re-applied change maps to its first
+        pid = main_pids.get(c.sha)
+        if pid:
+            by_pid.setdefault(pid, []).append(c.sha)
+    by_pr: dict[int, str] = {}
+    for c in reversed(main_commits):
+        n = pr_number(c.subject)
+        if n is not None:
+            by_pr.setdefault(n, c.sha)
+    result: dict[str, Origin] = {}
+    for c in line_commits:
+        origin = _by_trailer(c, by_sha)
+        if origin is None:
+            pid = line_pids.get(c.sha)
+            if pid and by_pid.get(pid):
+                origin = Origin(by_pid[pid][0], PATCH_ID)
+        if origin is None:
+            n = pr_number(c.subject)
+            if n is not None and n in by_pr:
+                origin = Origin(by_pr[n], PR)
+        if origin is not None:
+            result[c.sha] = origin
+    return result
+
+
+def _by_trailer(commit: Commit, by_sha: Mapping[str, Commit]) -> Origin | None:
+    for ref in trailers(commit.body):
+        if ref in by_sha:
+            return Origin(ref, TRAILER)
+        if len(ref) < 40:
+            hits = [s for s in by_sha if s.startswith(ref)]
+            if len(hits) == 1:
+                return Origin(hits[0], TRAILER)
+    return None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    commit: str
+    subject: str
+    origin: Origin | None  # None: a commit made on the line itself (release, direct fix)
+    merge: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "commit": self.commit,
+            "subject": self.subject,
+            "main_commit": self.origin.main_commit if self.origin else None,
+            "how": self.origin.how if self.origin else None,
+            "merge": self.merge,
+        }
+
+
+@dataclass(frozen=True)
+class LineLedger:
+    line: str
+    branch: str
+    ref: str  # the ref read (refs/heads/… or refs/remotes/origin/…)
+    cut_base: str  # where the line left main
+    entries: tuple[LedgerEntry, ...]  # oldest first
+
+    def carried(self) -> dict[str, str]:
+        """``{main commit: line commit}`` of every main commit picked onto the line."""
+        return {e.origin.main_commit: e.commit for e in self.entries if e.origin}
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "line": self.line,
+            "branch": self.branch,
+            "ref": self.ref,
+            "cut_base": self.cut_base,
+            "entries": [e.to_dict() for e in self.entries],
+        }
+
+
+def branch_ref(git: Git, branch: str, remote: str = "origin") -> str | None:
+    """The local branch when it exists, else its remote-tracking ref, else ``None``."""
+    for ref in (f"refs/heads/{branch}", f"refs/remotes/{remote}/{branch}"):
+        if git.run("rev-parse", "-q", "--verify", f"{ref}^{{commit}}", check=False).stdout:
+            return ref
+    return None
+
+
+def line_commits(git: Git, ref: str, main: str) -> list[Commit]:
+    """Commits on the line since it left main, newest first."""
+    return git.log([ref, f"^{main}"])
+
+
+def line_ledger(git: Git, line: str, branch: str, main: str) -> LineLedger:
+    """The ledger of one line: each commit since its cut and the main commit it came
+    from. Raises :class:`GitError` when the branch or ``main`` does not exist."""
+    ref = branch_ref(git, branch)
+    if ref is None:
+        raise GitError(f"line {line} has no branch {branch}", hint="git fetch origin")
+    main_ref = branch_ref(git, main) or main
+    commits = line_commits(git, ref, main_ref)
+    candidates = git.log([main_ref, f"^{ref}"], no_merges=True)
+    origins = match_origins(
+        commits,
+        patch_ids(git, [ref, f"^{main_ref}"]) if commits else {},
+        candidates,
+        patch_ids(git, [main_ref, f"^{ref}"]) if candidates and commits else {},
+    )
+    base = git.run("merge-base", ref, main_ref, check=False).stdout.strip()
+    entries = tuple(
+        LedgerEntry(c.sha, c.subject, origins.get(c.sha), merge=len(c.parents) > 1)
+        for c in reversed(commits)
+    )
+    return LineLedger(line, branch, ref, base, entries)
+
+
+def find_on_line(
+    git: Git, ref: str, main: str, candidates: Sequence[Commit]
+) -> dict[str, tuple[str, str]]:
+    """Which of the main ``candidates`` the line ``ref`` already carries:
+    ``{main commit: (line commit or main commit, how)}`` (how: cut, trailer, patch-id, pr).
+
+    One ``git log`` of the line, one patch-id pipeline for the line and one for the
+    candidates.
+    """
+    found: dict[str, tuple[str, str]] = {}
+    rest = []
+    for c in candidates:
+        if git.is_ancestor(c.sha, ref):
+            found[c.sha] = (c.sha, CUT)
+        else:
+            rest.append(c)
+    if not rest:
+        return found
+    commits = line_commits(git, ref, main)
+    if not commits:
+        return found
+    line_pids = patch_ids(git, [ref, f"^{main}"])
+    cand_pids = patch_ids(git, ["--no-walk=unsorted", *(c.sha for c in rest)])
+    for line_sha, origin in match_origins(commits, line_pids, rest, cand_pids).items():
+        found.setdefault(origin.main_commit, (line_sha, origin.how))
+    return found
+
+
+@dataclass(frozen=True)
+class Carrier:
+    line: str
+    branch: str
+    commit: str  # the line commit carrying the change (the main commit itself for "cut")
+    how: str
+
+
+def lines_carrying(
+    git: Git, channel: ChannelConfig, lines: Iterable[Line], main_commit: str
+) -> list[Carrier]:
+    """Every line of ``channel`` (among ``lines``) that carries ``main_commit``, newest
+    line first. Raises :class:`GitError` for an unknown commit."""
+    sha = git.resolve(main_commit)
+    commit = git.log(["--no-walk", sha])[0]
+    main_ref = branch_ref(git, channel.branch) or channel.branch
+    out = []
+    for line in sorted(set(lines), reverse=True):
+        branch = channel.branch_for(line)
+        ref = branch_ref(git, branch)
+        if ref is None:
+            continue
+        hit = find_on_line(git, ref, main_ref, [commit]).get(sha)
+        if hit:
+            out.append(Carrier(str(line), branch, hit[0], hit[1]))
+    return out
+
+
+def first_edge_containing(git: Git, edge_format: TagFormat, commit: str) -> str | None:
+    """The first edge release (lowest version) whose tag contains ``commit``."""
+    res = git.run("tag", "--contains", commit, check=False)
+    best: tuple[EdgeVersion, str] | None = None
+    for name in res.stdout.split():
+        v = edge_format.parse(name)
+        if isinstance(v, EdgeVersion) and (best is None or v < best[0]):
+            best = (v, name)
+    return best[1] if best else None
