@@ -25,6 +25,7 @@ from release.adapters.git import Git, advance_branch, commit_with_file, export_t
 from release.checksums import Digest, atomic_write, hash_file, hash_files, render_sums
 from release.config import ChannelConfig, Identity, ProjectConfig
 from release.errors import (
+    BuildError,
     ChannelError,
     GitError,
     JournalError,
@@ -57,6 +58,7 @@ class RunOptions:
     push: bool = False
     dry_run: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
+    assembled: Path | None = None  # artifacts merged by `release assemble` (split builds)
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,8 @@ class Run:
         return {"release_commit": commit}
 
     def step_build(self) -> dict[str, Any]:
+        if self.opts.assembled is not None:
+            return self._take_assembled(self.opts.assembled)
         commit = self.release_commit
         src = self.work / "src"
         shutil.rmtree(src, ignore_errors=True)
@@ -251,6 +255,34 @@ class Run:
             "artifacts": [
                 {"name": a.name, "build": a.build, "os": a.os, "arch": a.arch} for a in arts
             ]
+        }
+
+    def _take_assembled(self, directory: Path) -> dict[str, Any]:
+        """Use artifacts built on other runners, after checking they are this release's."""
+        from release.assemble import Manifest, assemble
+
+        manifest = Manifest.load(directory)
+        if manifest.tag != self.plan.tag or manifest.commit != self.plan.base_commit:
+            raise BuildError(
+                f"assembled artifacts are {manifest.tag} from {manifest.commit[:12]}, this "
+                f"release is {self.plan.tag} from {self.plan.base_commit[:12]}",
+                hint="rebuild the slices for this commit (release build --tag …)",
+            )
+        names = sorted(a.name for a in manifest.artifacts)
+        if names != sorted(self.plan.artifacts):
+            raise BuildError(
+                "assembled artifacts do not match the declared artifacts: "
+                + ", ".join(sorted(set(names) ^ set(self.plan.artifacts)))
+            )
+        shutil.rmtree(self.stage, ignore_errors=True)
+        assemble([directory], self.stage, expected_targets=manifest.targets)
+        (self.stage / "release-manifest.json").unlink()
+        return {
+            "artifacts": [
+                {"name": a.name, "build": a.build, "os": a.os, "arch": a.arch}
+                for a in manifest.artifacts
+            ],
+            "assembled": str(directory),
         }
 
     def step_checksums(self) -> dict[str, Any]:

@@ -55,6 +55,14 @@ def _targets(spec: BuildSpec, only: str | None) -> list[str | None]:
     return [only] if only in spec.targets else []
 
 
+def all_targets(specs: Sequence[BuildSpec]) -> list[str]:
+    """Every slice name: declared OS-ARCH targets, plus ``any`` for target-less builds."""
+    names = {t for s in specs for t in s.targets}
+    if any(not s.targets for s in specs):
+        names.add("any")
+    return sorted(names)
+
+
 def _values(ctx: BuildContext, target: str | None, out: Path) -> dict[str, str]:
     os_name, arch = (target or host_target()).split("-", 1)
     return {

@@ -69,6 +69,7 @@ def run_options(args: argparse.Namespace, root: Path) -> Any:
         push=args.push,
         dry_run=args.dry_run,
         env=dict(os.environ),
+        assembled=args.assembled.resolve() if args.assembled else None,
     )
     return config, opts
 
