@@ -591,7 +591,7 @@ def run_release(
     plan = make_plan()
     if opts.dry_run:
         return RunResult(plan, "planned", plan.to_dict())
-    created_out = not opts.out.exists()
+    created = _first_missing(opts.out)
     journal = Journal(journal_path, {"plan": plan_to_journal(plan)})
     journal.save()
     run = Run(git, config, channel, plan, opts, journal, emit)
@@ -601,12 +601,23 @@ def run_release(
         if not ({"tag", "publish", "push", "github"} & set(journal.steps)):
             # Nothing left the work directory: undo it so the failed run changed nothing.
             shutil.rmtree(work, ignore_errors=True)
-            if created_out:
-                shutil.rmtree(opts.out, ignore_errors=True)
-            elif not any(work_root(opts.out).iterdir()):
+            if created is not None:
+                shutil.rmtree(created, ignore_errors=True)
+            elif work_root(opts.out).is_dir() and not any(work_root(opts.out).iterdir()):
                 work_root(opts.out).rmdir()
         raise
     return RunResult(plan, "released", summary)
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost directory of ``path`` that does not exist yet (what a run creates)."""
+    missing = None
+    while not path.exists():
+        missing = path
+        if path.parent == path:
+            break
+        path = path.parent
+    return missing
 
 
 def _archive(journal_path: Path, tag: str) -> None:

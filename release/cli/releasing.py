@@ -39,6 +39,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="push the branch and tag to origin and publish to GitHub",
     )
+    p.add_argument(
+        "--assembled",
+        type=Path,
+        metavar="DIR",
+        help="use artifacts merged by `release assemble` instead of building",
+    )
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
