@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from release.adapters.build import BuildContext, plan_artifacts
@@ -106,3 +107,13 @@ def plan_edge(git: Git, config: ProjectConfig, opts: RunOptions) -> ReleasePlan:
 def release_edge(git: Git, config: ProjectConfig, opts: RunOptions, emit: EventSink) -> RunResult:
     """Plan and run (or resume) the next edge release. Raises :class:`ReleaseError`."""
     return run_release(git, config, config.edge, opts, lambda: plan_edge(git, config, opts), emit)
+
+
+def next_edge_release(git: Git, config: ProjectConfig, today: date) -> tuple[EdgeVersion, str]:
+    """The next edge version and tag for ``today`` (UTC). Raises :class:`UsageError`."""
+    channel = config.edge
+    versions = [
+        v for t in git.tags() if isinstance(v := channel.tag_format.parse(t.name), EdgeVersion)
+    ]
+    version = next_edge(versions, today)
+    return version, channel.tag_format.format(version)

@@ -29,7 +29,7 @@ class Journal:
         """The journal at ``path``, ``None`` if absent. Raises :class:`JournalError` if corrupt."""
         try:
             raw = path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as exc:
             raise JournalError(f"cannot read journal {path}: {exc.strerror}") from exc

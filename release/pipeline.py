@@ -25,6 +25,7 @@ from release.adapters.git import Git, advance_branch, commit_with_file, export_t
 from release.checksums import Digest, atomic_write, hash_file, hash_files, render_sums
 from release.config import ChannelConfig, Identity, ProjectConfig
 from release.errors import (
+    BuildError,
     ChannelError,
     GitError,
     JournalError,
@@ -57,6 +58,7 @@ class RunOptions:
     push: bool = False
     dry_run: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
+    assembled: Path | None = None  # artifacts merged by `release assemble` (split builds)
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,8 @@ class Run:
         return {"release_commit": commit}
 
     def step_build(self) -> dict[str, Any]:
+        if self.opts.assembled is not None:
+            return self._take_assembled(self.opts.assembled)
         commit = self.release_commit
         src = self.work / "src"
         shutil.rmtree(src, ignore_errors=True)
@@ -251,6 +255,34 @@ class Run:
             "artifacts": [
                 {"name": a.name, "build": a.build, "os": a.os, "arch": a.arch} for a in arts
             ]
+        }
+
+    def _take_assembled(self, directory: Path) -> dict[str, Any]:
+        """Use artifacts built on other runners, after checking they are this release's."""
+        from release.assemble import Manifest, assemble
+
+        manifest = Manifest.load(directory)
+        if manifest.tag != self.plan.tag or manifest.commit != self.plan.base_commit:
+            raise BuildError(
+                f"assembled artifacts are {manifest.tag} from {manifest.commit[:12]}, this "
+                f"release is {self.plan.tag} from {self.plan.base_commit[:12]}",
+                hint="rebuild the slices for this commit (release build --tag …)",
+            )
+        names = sorted(a.name for a in manifest.artifacts)
+        if names != sorted(self.plan.artifacts):
+            raise BuildError(
+                "assembled artifacts do not match the declared artifacts: "
+                + ", ".join(sorted(set(names) ^ set(self.plan.artifacts)))
+            )
+        shutil.rmtree(self.stage, ignore_errors=True)
+        assemble([directory], self.stage, expected_targets=manifest.targets)
+        (self.stage / "release-manifest.json").unlink()
+        return {
+            "artifacts": [
+                {"name": a.name, "build": a.build, "os": a.os, "arch": a.arch}
+                for a in manifest.artifacts
+            ],
+            "assembled": str(directory),
         }
 
     def step_checksums(self) -> dict[str, Any]:
@@ -567,7 +599,7 @@ def run_release(
     plan = make_plan()
     if opts.dry_run:
         return RunResult(plan, "planned", plan.to_dict())
-    created_out = not opts.out.exists()
+    created = _first_missing(opts.out)
     journal = Journal(journal_path, {"plan": plan_to_journal(plan)})
     journal.save()
     run = Run(git, config, channel, plan, opts, journal, emit)
@@ -577,9 +609,9 @@ def run_release(
         if not ({"tag", "publish", "push", "github"} & set(journal.steps)):
             # Nothing left the work directory: undo it so the failed run changed nothing.
             shutil.rmtree(work, ignore_errors=True)
-            if created_out:
-                shutil.rmtree(opts.out, ignore_errors=True)
-            elif not any(work_root(opts.out).iterdir()):
+            if created is not None:
+                shutil.rmtree(created, ignore_errors=True)
+            elif work_root(opts.out).is_dir() and not any(work_root(opts.out).iterdir()):
                 work_root(opts.out).rmdir()
         raise
     return RunResult(plan, "released", summary)
@@ -593,6 +625,17 @@ def _release_head(git: Git, plan: ReleasePlan, head: str | None) -> str | None:
         return head
     res = git.run("rev-parse", "-q", "--verify", f"refs/heads/{plan.branch}", check=False)
     return res.stdout.strip() or None
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost directory of ``path`` that does not exist yet (what a run creates)."""
+    missing = None
+    while not path.exists():
+        missing = path
+        if path.parent == path:
+            break
+        path = path.parent
+    return missing
 
 
 def _archive(journal_path: Path, tag: str) -> None:

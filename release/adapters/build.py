@@ -55,6 +55,14 @@ def _targets(spec: BuildSpec, only: str | None) -> list[str | None]:
     return [only] if only in spec.targets else []
 
 
+def all_targets(specs: Sequence[BuildSpec]) -> list[str]:
+    """Every slice name: declared OS-ARCH targets, plus ``any`` for target-less builds."""
+    names = {t for s in specs for t in s.targets}
+    if any(not s.targets for s in specs):
+        names.add("any")
+    return sorted(names)
+
+
 def _values(ctx: BuildContext, target: str | None, out: Path) -> dict[str, str]:
     os_name, arch = (target or host_target()).split("-", 1)
     return {
@@ -68,9 +76,14 @@ def _values(ctx: BuildContext, target: str | None, out: Path) -> dict[str, str]:
     }
 
 
-def _fill(template: str, values: Mapping[str, str], where: str) -> str:
+def _fill(template: str, values: Mapping[str, str], where: str, *, strict: bool = False) -> str:
+    """Substitute known placeholders. Commands and env keep other braces as they are
+    (shell snippets, f-strings); artifact names (``strict``) must not contain any."""
+
     def sub(m: re.Match[str]) -> str:
         if m[1] not in values:
+            if not strict:
+                return m[0]
             raise ConfigError(
                 f"{where}: unknown placeholder {{{m[1]}}}",
                 hint="placeholders: " + " ".join(f"{{{k}}}" for k in values),
@@ -90,7 +103,7 @@ def plan_artifacts(
             values = _values(ctx, tgt, out)
             os_name, arch = (None, None) if tgt is None else tgt.split("-", 1)
             for pattern in spec.artifacts:
-                name = _fill(pattern, values, f"build {spec.name!r} artifacts")
+                name = _fill(pattern, values, f"build {spec.name!r} artifacts", strict=True)
                 if "/" in name or name.startswith("."):
                     raise ConfigError(f"build {spec.name!r}: artifact {name!r} must be a file name")
                 arts.append(Artifact(name, out / name, spec.name, os_name, arch))

@@ -238,16 +238,24 @@ class Git:
 
     # -- history ----------------------------------------------------------------
     def log(
-        self, rev_range: Sequence[str], *, first_parent: bool = False, no_merges: bool = False
+        self,
+        rev_range: Sequence[str],
+        *,
+        first_parent: bool = False,
+        no_merges: bool = False,
+        topo_order: bool = False,
     ) -> list[Commit]:
         """Commits of ``rev_range`` (e.g. ``["A..B"]`` or ``["B", "^A"]``), newest first,
-        in one ``git log`` pass. Raises :class:`GitError` for unknown revisions."""
+        in one ``git log`` pass. ``topo_order`` lists children before their parents.
+        Raises :class:`GitError` for unknown revisions."""
         fmt = _FIELD.join(["%H", "%P", "%an", "%ae", "%aI", "%s", "%b"]) + _RECORD
         args = ["log", f"--format={fmt}"]
         if first_parent:
             args.append("--first-parent")
         if no_merges:
             args.append("--no-merges")
+        if topo_order:
+            args.append("--topo-order")
         res = self.run(*args, *rev_range, "--", check=False)
         if res.returncode != 0:
             detail = (res.stderr.strip().splitlines() or ["(no output)"])[-1]

@@ -20,7 +20,11 @@ from release.cli._output import Output
 from release.errors import ReleaseError
 
 # Order here is the order of `release --help`.
-COMMAND_MODULES: tuple[str, ...] = ("release.cli.info", "release.cli.releasing")
+COMMAND_MODULES: tuple[str, ...] = (
+    "release.cli.info",
+    "release.cli.releasing",
+    "release.cli.builds",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,6 +39,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="push the branch and tag to origin and publish to GitHub",
     )
+    p.add_argument(
+        "--assembled",
+        type=Path,
+        metavar="DIR",
+        help="use artifacts merged by `release assemble` instead of building",
+    )
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -124,6 +130,7 @@ def run_options(args: argparse.Namespace, root: Path) -> Any:
         push=args.push,
         dry_run=args.dry_run,
         env=dict(os.environ),
+        assembled=args.assembled.resolve() if args.assembled else None,
     )
     return config, opts
 

@@ -1,0 +1,291 @@
+"""Changelog rendering (pure): conventional commits into Keep a Changelog sections.
+
+Facts (commits, tags, dates) come from :mod:`release.adapters.git`; this module
+only turns values into markdown and updates CHANGELOG.md text (``str -> str``).
+
+A section looks like::
+
+    ## [edge-26.11.1] - 2026-11-25
+
+    ### Features
+
+    - **proxy:** retry idempotent requests ([#123](https://github.com/o/r/pull/123))
+      ([abc1234](https://github.com/o/r/commit/abc1234…)) by Jane Doe
+
+Breaking changes come first, then one group per conventional type, then
+"Other changes" for subjects that are not conventional. When no commit of the
+range is conventional the section is one flat list. Merge commits are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from release.adapters.git import Commit
+
+__all__ = [
+    "CHANGELOG_HEADER",
+    "Conventional",
+    "Entry",
+    "entries",
+    "insert_release",
+    "normalize_repository_url",
+    "parse_conventional",
+    "render_section",
+]
+
+CHANGELOG_HEADER = (
+    "# Changelog\n\n"
+    "All notable changes to this project are documented in this file. The format is\n"
+    "based on [Keep a Changelog](https://keepachangelog.com/en/1.1.0/).\n"
+)
+
+# (title, types) in the order sections are rendered; "Breaking Changes" comes first.
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Features", ("feat", "feature")),
+    ("Bug Fixes", ("fix", "bugfix")),
+    ("Performance", ("perf",)),
+    ("Refactoring", ("refactor",)),
+    ("Documentation", ("docs", "doc")),
+    ("Build and CI", ("build", "ci")),
+    ("Tests", ("test", "tests")),
+    ("Style", ("style",)),
+    ("Chores", ("chore", "deps")),
+    ("Reverts", ("revert",)),
+)
+BREAKING = "Breaking Changes"
+OTHER = "Other changes"
+_GROUP_OF = {t: title for title, types in GROUPS for t in types}
+_CONVENTIONAL_RE = re.compile(
+    r"(?P<type>[A-Za-z][\w-]*)(?:\((?P<scope>[^()\r\n]*)\))?(?P<bang>!)?:[ \t]+(?P<desc>\S.*)"
+)
+_PR_RE = re.compile(r"\s*\(#(?P<n>\d+)\)\s*$")
+_BREAKING_FOOTER_RE = re.compile(r"^BREAKING[ -]CHANGE:\s*(?P<text>.+)$", re.MULTILINE)
+
+
+class Conventional(NamedTuple):
+    """A parsed subject. ``type`` is ``None`` when the subject is not conventional."""
+
+    type: str | None
+    scope: str | None
+    breaking: bool
+    description: str
+
+
+def parse_conventional(subject: str) -> Conventional:
+    """Split ``type(scope)!: description``; non-conventional subjects keep their text.
+
+    The type is lower-cased; an empty scope ``()`` is ``None``.
+    """
+    text = subject.strip()
+    m = _CONVENTIONAL_RE.fullmatch(text)
+    if not m:
+        return Conventional(None, None, False, text)
+    scope = (m["scope"] or "").strip() or None
+    return Conventional(m["type"].lower(), scope, bool(m["bang"]), m["desc"].strip())
+
+
+def normalize_repository_url(url: str | None) -> str | None:
+    """``https://host/owner/repo`` for a web or git remote URL, or ``None``.
+
+    Accepts ``https://github.com/o/r``, ``…/r.git``, ``git@github.com:o/r.git``,
+    ``ssh://git@github.com/o/r.git`` and ``git://host/o/r``. Local paths and
+    ``file://`` URLs have no web page and give ``None``.
+    """
+    if not url:
+        return None
+    u = url.strip()
+    m = re.fullmatch(r"(?:[\w.-]+@)?(?P<host>[\w.-]+\.[a-z]{2,}):(?P<path>[^/][^:]*)", u)
+    if m and "://" not in u:
+        host, path = m["host"], m["path"]
+    else:
+        m = re.fullmatch(
+            r"(?:https?|ssh|git|git\+ssh)://(?:[^@/]+@)?(?P<host>[\w.-]+)(?::\d+)?/(?P<path>.+)", u
+        )
+        if not m:
+            return None
+        host, path = m["host"], m["path"]
+    path = path.strip("/").removesuffix(".git").strip("/")
+    if path.count("/") < 1 or not re.fullmatch(r"[\w.\-/~]+", path):
+        return None
+    return f"https://{host}/{path}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One rendered commit: its group, and the facts the line is made of."""
+
+    group: str
+    sha: str
+    type: str | None
+    scope: str | None
+    breaking: bool
+    description: str
+    pr: int | None
+    author: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "sha": self.sha,
+            "group": self.group,
+            "type": self.type,
+            "scope": self.scope,
+            "breaking": self.breaking,
+            "description": self.description,
+            "pr": self.pr,
+            "author": self.author,
+        }
+
+
+def entries(commits: Sequence[Commit]) -> list[Entry]:
+    """The changelog entries of ``commits`` (merge commits skipped), in input order."""
+    result = []
+    for c in commits:
+        if len(c.parents) > 1:
+            continue
+        conv = parse_conventional(c.subject)
+        description = conv.description
+        pr = None
+        m = _PR_RE.search(description)
+        if m:
+            pr = int(m["n"])
+            description = description[: m.start()].rstrip()
+        breaking = conv.breaking or (
+            conv.type is not None and _BREAKING_FOOTER_RE.search(c.body) is not None
+        )
+        if breaking:
+            group = BREAKING
+        elif conv.type is None:
+            group = OTHER
+        else:
+            group = _GROUP_OF.get(conv.type, OTHER)
+        result.append(
+            Entry(group, c.sha, conv.type, conv.scope, breaking, description, pr, c.author)
+        )
+    return result
+
+
+def _line(entry: Entry, repository: str | None) -> str:
+    text = entry.description
+    if entry.scope:
+        text = f"**{entry.scope}:** {text}"
+    parts = [f"- {text}"]
+    if entry.pr is not None:
+        parts.append(
+            f"([#{entry.pr}]({repository}/pull/{entry.pr}))" if repository else f"(#{entry.pr})"
+        )
+    short = entry.sha[:7]
+    parts.append(f"([{short}]({repository}/commit/{entry.sha}))" if repository else f"({short})")
+    if entry.author:
+        parts.append(f"by {entry.author}")
+    return " ".join(parts)
+
+
+def render_section(
+    title: str, day: date | None, commits: Sequence[Commit], *, repository: str | None
+) -> str:
+    """A markdown section ``## [title] - YYYY-MM-DD`` for ``commits`` (newest first).
+
+    ``repository`` is a web URL or a git remote URL (normalized with
+    :func:`normalize_repository_url`); when known, PR numbers and short SHAs are
+    links. The text ends with exactly one newline.
+    """
+    repo = normalize_repository_url(repository)
+    heading = f"## [{title}]" + (f" - {day.isoformat()}" if day else "")
+    items = entries(commits)
+    out = [heading, ""]
+    if not items:
+        out += ["_No changes._", ""]
+    elif all(e.type is None for e in items):
+        out += [_line(e, repo) for e in items]
+        out.append("")
+    else:
+        order = [BREAKING, *(title for title, _ in GROUPS), OTHER]
+        grouped: dict[str, list[Entry]] = {}
+        for e in items:
+            grouped.setdefault(e.group, []).append(e)
+        for group in order:
+            if group in grouped:
+                out += [f"### {group}", ""]
+                out += [_line(e, repo) for e in grouped[group]]
+                out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+_H2_RE = re.compile(r"^## (?!#)")
+_UNRELEASED_RE = re.compile(r"^## \[?unreleased\]?\s*$", re.IGNORECASE)
+
+
+def _h2_indexes(lines: Sequence[str]) -> list[int]:
+    """Indexes of ``## `` headings outside fenced code blocks."""
+    found = []
+    fence = False
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith(("```", "~~~")):
+            fence = not fence
+        elif not fence and _H2_RE.match(line):
+            found.append(i)
+    return found
+
+
+def _title_of(heading: str) -> str:
+    m = re.match(r"^## \[(?P<t>[^\]]+)\]", heading)
+    return m["t"] if m else heading[3:].strip()
+
+
+def insert_release(changelog_text: str, section: str) -> str:
+    """Put the release ``section`` (from :func:`render_section`) right below ``## [Unreleased]``.
+
+    The hand-written entries under ``## [Unreleased]`` move into the new section,
+    followed by the generated commit list under ``### Commits`` (its groups become
+    ``####``); ``## [Unreleased]`` stays, empty. When the changelog is empty or has
+    no Unreleased heading, the structure is created. A section whose title is
+    already present leaves the text unchanged (re-runs are no-ops). Raises
+    ``ValueError`` when ``section`` does not start with a ``## `` heading.
+    """
+    sec_lines = section.strip("\n").splitlines()
+    if not sec_lines or not _H2_RE.match(sec_lines[0]):
+        raise ValueError("a release section starts with a '## [title]' heading")
+    heading, generated = sec_lines[0], sec_lines[1:]
+    title = _title_of(heading)
+    text = changelog_text.replace("\r\n", "\n")
+    if not text.strip():
+        text = CHANGELOG_HEADER
+    lines = text.rstrip("\n").splitlines()
+    h2 = _h2_indexes(lines)
+    if any(_title_of(lines[i]).lower() == title.lower() for i in h2):
+        return changelog_text
+    unreleased = next((i for i in h2 if _UNRELEASED_RE.match(lines[i])), None)
+    if unreleased is None:
+        at = h2[0] if h2 else len(lines)
+        head = lines[:at]
+        while head and not head[-1].strip():
+            head.pop()
+        lines = [*head, "", "## [Unreleased]", "", *lines[at:]]
+        h2 = _h2_indexes(lines)
+        unreleased = next(i for i in h2 if _UNRELEASED_RE.match(lines[i]))
+    end = next((i for i in h2 if i > unreleased), len(lines))
+    handwritten = lines[unreleased + 1 : end]
+    while handwritten and not handwritten[0].strip():
+        handwritten.pop(0)
+    while handwritten and not handwritten[-1].strip():
+        handwritten.pop()
+    body = [("#" + ln) if ln.startswith("### ") else ln for ln in generated]
+    while body and not body[0].strip():
+        body.pop(0)
+    new_section = [heading, ""]
+    if handwritten:
+        new_section += [*handwritten, ""]
+    new_section += ["### Commits", "", *body]
+    while new_section and not new_section[-1].strip():
+        new_section.pop()
+    rest = lines[end:]
+    result = [*lines[: unreleased + 1], "", *new_section]
+    if rest:
+        result += ["", *rest]
+    return "\n".join(result) + "\n"

@@ -1,0 +1,324 @@
+"""Release history (pure): which tags are releases of which channel, lines, previous releases.
+
+Input is the list of :class:`~release.adapters.git.TagInfo` read in one
+``for-each-ref`` call and the configured channels; output is plain values.
+Tags that match no channel's tag format (``v18.7.1``, ``edge-1.2.3``,
+``git-1a18ca8f``) are skipped with a debug log, never an error.
+
+"Previous release" — the lower end of a release's changelog range — is the
+release just below it in version order within its channel: for an edge the
+edge before it, for a stable point release the previous patch of its line, for
+a line's ``.0`` the newest release of the line below (so ``stable-2.15.0``
+covers everything since the 2.14 line), and ``None`` for a channel's first
+release (the whole history reachable from it).
+
+:func:`assign_commits` answers "which commits does each release introduce" for
+every release at once, from one topologically ordered ``git log`` pass.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, TypeVar
+
+from release.versions import EdgeVersion, Line, StableVersion
+
+if TYPE_CHECKING:
+    from release.adapters.git import Commit, TagInfo
+    from release.config import ChannelConfig, ProjectConfig, SupportPolicy
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "History",
+    "LineSummary",
+    "ReleaseTag",
+    "assign_commits",
+    "build_history",
+    "classify_tag",
+    "releases_by_channel",
+    "stable_lines",
+    "support_phases",
+]
+
+Version = EdgeVersion | StableVersion
+Day = date  # ReleaseTag has a field called ``date``
+K = TypeVar("K", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class ReleaseTag:
+    """A tag that names a release of a channel."""
+
+    name: str
+    version: EdgeVersion | StableVersion
+    commit: str
+    date: datetime  # tagger date (annotated tags) or committer date
+    channel: str
+
+    @property
+    def day(self) -> Day:
+        """The UTC calendar day of the release."""
+        return self.date.astimezone(UTC).date()
+
+    @property
+    def line(self) -> Line:
+        return self.version.line
+
+    @property
+    def kind(self) -> str:
+        return "edge" if isinstance(self.version, EdgeVersion) else "stable"
+
+
+@dataclass(frozen=True)
+class LineSummary:
+    """One release line of a channel (stable ``2.15``, or an edge month ``26.11``)."""
+
+    channel: str
+    line: Line
+    releases: tuple[ReleaseTag, ...]  # ascending by version, never empty
+
+    @property
+    def latest(self) -> ReleaseTag:
+        return self.releases[-1]
+
+    @property
+    def first(self) -> ReleaseTag:
+        return self.releases[0]
+
+    @property
+    def count(self) -> int:
+        return len(self.releases)
+
+    @property
+    def first_date(self) -> datetime:
+        return min(r.date for r in self.releases)
+
+    @property
+    def last_date(self) -> datetime:
+        return max(r.date for r in self.releases)
+
+
+def _channels(config: ProjectConfig | Mapping[str, ChannelConfig]) -> Mapping[str, ChannelConfig]:
+    if isinstance(config, Mapping):
+        return config
+    return config.channels
+
+
+def classify_tag(
+    name: str, config: ProjectConfig | Mapping[str, ChannelConfig]
+) -> tuple[str, EdgeVersion | StableVersion] | None:
+    """``(channel name, version)`` of a tag, or ``None`` when no channel's format matches.
+
+    Channels are tried in configuration order; the first match wins.
+    """
+    for channel in _channels(config).values():
+        version = channel.tag_format.parse(name)
+        if version is not None:
+            return channel.name, version
+    return None
+
+
+def releases_by_channel(
+    tags: Iterable[TagInfo], config: ProjectConfig | Mapping[str, ChannelConfig]
+) -> dict[str, list[ReleaseTag]]:
+    """The releases of every configured channel, each list ascending by version.
+
+    Every configured channel has a key (possibly with an empty list). When two
+    tags name the same version of a channel, the older tag wins and the other is
+    skipped with a debug log.
+    """
+    channels = _channels(config)
+    result: dict[str, list[ReleaseTag]] = {name: [] for name in channels}
+    seen: dict[tuple[str, Version], ReleaseTag] = {}
+    for tag in tags:
+        found = classify_tag(tag.name, channels)
+        if found is None:
+            log.debug("tag %s is not a release of any channel; ignored", tag.name)
+            continue
+        channel, version = found
+        release = ReleaseTag(tag.name, version, tag.commit, tag.date, channel)
+        key = (channel, version)
+        other = seen.get(key)
+        if other is not None:
+            keep, drop = (other, release) if other.date <= release.date else (release, other)
+            log.debug(
+                "tags %s and %s name the same release; using %s", keep.name, drop.name, keep.name
+            )
+            seen[key] = keep
+            continue
+        seen[key] = release
+    for (channel, _), release in seen.items():
+        result[channel].append(release)
+    for releases in result.values():
+        releases.sort(key=lambda r: _sort_key(r.version))
+    return result
+
+
+def _sort_key(version: Version) -> tuple[int, int, int]:
+    if isinstance(version, EdgeVersion):
+        return (version.year, version.month, version.n)
+    return (version.major, version.minor, version.patch)
+
+
+def stable_lines(releases: Sequence[ReleaseTag]) -> list[LineSummary]:
+    """Group one channel's releases by line, newest line first."""
+    groups: dict[Line, list[ReleaseTag]] = {}
+    for release in releases:
+        groups.setdefault(release.line, []).append(release)
+    return [
+        LineSummary(rels[0].channel, line, tuple(sorted(rels, key=lambda r: _sort_key(r.version))))
+        for line, rels in sorted(groups.items(), key=lambda kv: kv[0], reverse=True)
+    ]
+
+
+@dataclass(frozen=True)
+class History:
+    """Every release of every channel, with lookups. Build it with :func:`build_history`."""
+
+    channels: Mapping[str, Sequence[ReleaseTag]]  # ascending by version
+
+    def releases(self, channel: str) -> Sequence[ReleaseTag]:
+        """The releases of ``channel`` ascending by version (empty for an unknown channel)."""
+        return self.channels.get(channel, ())
+
+    def versions(self, channel: str) -> list[EdgeVersion | StableVersion]:
+        return [r.version for r in self.releases(channel)]
+
+    def edge_versions(self, channel: str = "edge") -> list[EdgeVersion]:
+        return [r.version for r in self.releases(channel) if isinstance(r.version, EdgeVersion)]
+
+    def stable_versions(self, channel: str = "stable") -> list[StableVersion]:
+        return [r.version for r in self.releases(channel) if isinstance(r.version, StableVersion)]
+
+    def latest(self, channel: str) -> ReleaseTag | None:
+        """The highest version of ``channel``, or ``None``."""
+        rels = self.releases(channel)
+        return rels[-1] if rels else None
+
+    def lines(self, channel: str) -> list[LineSummary]:
+        """The lines of ``channel``, newest first."""
+        return stable_lines(self.releases(channel))
+
+    def line(self, channel: str, line: Line) -> LineSummary | None:
+        for summary in self.lines(channel):
+            if summary.line == line:
+                return summary
+        return None
+
+    def find(self, tag: str) -> ReleaseTag | None:
+        """The release a tag name denotes, or ``None`` when it is not a release tag."""
+        for rels in self.channels.values():
+            for release in rels:
+                if release.name == tag:
+                    return release
+        return None
+
+    def previous(self, release: ReleaseTag) -> ReleaseTag | None:
+        """The release just below ``release`` in version order within its channel.
+
+        For an edge: the edge before it. For a stable ``X.Y.Z`` with ``Z > 0``: the
+        previous patch of its line. For ``X.Y.0``: the newest release of the line
+        below. ``None`` for the first release of a channel.
+        """
+        rels = self.releases(release.channel)
+        keys = self._keys.get(release.channel, [])
+        i = bisect.bisect_left(keys, _sort_key(release.version))
+        return rels[i - 1] if i > 0 else None
+
+    @cached_property
+    def _keys(self) -> dict[str, list[tuple[int, int, int]]]:
+        return {ch: [_sort_key(r.version) for r in rels] for ch, rels in self.channels.items()}
+
+    def all_releases(self) -> list[ReleaseTag]:
+        """Every release of every channel, newest first (by tag date, then version)."""
+        flat = [r for rels in self.channels.values() for r in rels]
+        flat.sort(key=lambda r: (r.date, r.kind, _sort_key(r.version)), reverse=True)
+        return flat
+
+
+def build_history(
+    tags: Iterable[TagInfo], config: ProjectConfig | Mapping[str, ChannelConfig]
+) -> History:
+    """:class:`History` of ``tags`` under the configured channels' tag formats."""
+    by_channel = releases_by_channel(tags, config)
+    return History({name: tuple(rels) for name, rels in by_channel.items()})
+
+
+def assign_commits(
+    commits: Sequence[Commit],
+    heads: Mapping[K, str],
+    previous: Mapping[K, K | None],
+) -> dict[K, list[Commit]]:
+    """For every target ``k``: the commits reachable from ``heads[k]`` and not from the
+    head of ``previous[k]`` (``git log prev..head`` for all targets in one pass).
+
+    ``commits`` must be in topological order, children before parents (``git log
+    --topo-order``), and contain every commit reachable from the heads. Each
+    commit carries a bitmask of the targets that reach it, propagated from children
+    to parents; commits sharing a mask share the membership answer, so the cost is
+    one pass plus one small computation per distinct mask. Result lists keep the
+    order of ``commits``. Raises ``KeyError`` if a head is not among ``commits``.
+    """
+    keys = list(heads)
+    bit = {k: 1 << i for i, k in enumerate(keys)}
+    masks: dict[str, int] = {}
+    for k in keys:
+        sha = heads[k]
+        masks[sha] = masks.get(sha, 0) | bit[k]
+    present = {c.sha for c in commits}
+    for k in keys:
+        if heads[k] not in present:
+            raise KeyError(heads[k])
+    prev_bit = {k: (bit[p] if (p := previous.get(k)) is not None else 0) for k in keys}
+    result: dict[K, list[Commit]] = {k: [] for k in keys}
+    members: dict[int, list[K]] = {}
+    for c in commits:
+        mask = masks.pop(c.sha, 0)
+        if not mask:
+            continue
+        for parent in c.parents:
+            masks[parent] = masks.get(parent, 0) | mask
+        owners = members.get(mask)
+        if owners is None:
+            owners = []
+            rest = mask
+            while rest:
+                low = rest & -rest
+                k = keys[low.bit_length() - 1]
+                if not mask & prev_bit[k]:
+                    owners.append(k)
+                rest ^= low
+            members[mask] = owners
+        for k in owners:
+            result[k].append(c)
+    return result
+
+
+def support_phases(
+    lines: Iterable[Line], policy: SupportPolicy, today: date
+) -> dict[Line, tuple[str, date | None]]:
+    """``line -> (phase, eol)`` with phase ``active`` | ``maintenance`` | ``eol``.
+
+    The newest line is active and the next ``maintained_lines - 1`` are in
+    maintenance; older lines are EOL. An explicit ``eol`` date for a line wins:
+    from that day on (``today >= eol``) the line is EOL, before it the line keeps
+    its place-based phase (never EOL by count alone).
+    """
+    ordered = sorted(set(lines), reverse=True)
+    result: dict[Line, tuple[str, date | None]] = {}
+    for i, line in enumerate(ordered):
+        explicit = policy.lines.get(str(line))
+        eol = explicit.eol if explicit else None
+        by_place = "active" if i == 0 else "maintenance"
+        if eol is not None:
+            phase = "eol" if today >= eol else by_place
+        else:
+            phase = by_place if i < policy.maintained_lines else "eol"
+        result[line] = (phase, eol)
+    return result
