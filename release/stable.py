@@ -255,16 +255,14 @@ def plan_cut(
     previous = _previous_line_zero(releases, version.line)
     rev_range = [edge[0].commit] + ([f"^{previous[0].commit}"] if previous else [])
     commits = git.log(rev_range, no_merges=True)
+    from release.changelog import render_section
+
+    section = render_section(tag, opts.now.date(), commits, repository=config.repository)
+    heading, _, rest = section.partition("\n")
     intro = f"First release of the {version.line} line, cut from {edge[0].name}." + (
         f" Changes since {previous[0].name}:" if previous and commits else ""
     )
-    notes = render_notes(
-        tag,
-        opts.now.date(),
-        intro,
-        [NoteEntry(c.subject, c.sha) for c in commits],
-        repository=config.repository,
-    )
+    notes = f"{heading}\n\n{intro}\n{rest}"
     return _plan(
         config,
         channel,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from release.config import SupportPolicy
+from release.history import support_phases  # one implementation for status and releases
 from release.versions import Line, StableVersion
 
 ACTIVE = "active"
@@ -31,18 +32,7 @@ def line_phase(
     it the line is ``active`` when it is the newest line, else ``maintenance``.
     Without a date the line's rank among ``all_lines`` (newest first) decides.
     """
-    lines = sorted(set(all_lines) | {line}, reverse=True)
-    explicit = policy.lines.get(str(line))
-    if explicit is not None and explicit.eol is not None:
-        if today >= explicit.eol:
-            return EOL, explicit.eol
-        return (ACTIVE if lines[0] == line else MAINTENANCE), explicit.eol
-    rank = lines.index(line)
-    if rank == 0:
-        return ACTIVE, None
-    if rank < policy.maintained_lines:
-        return MAINTENANCE, None
-    return EOL, None
+    return support_phases({*all_lines, line}, policy, today)[line]
 
 
 @dataclass(frozen=True)

@@ -59,8 +59,8 @@ def test_cut_from_an_older_edge_then_the_next_line(sr: StableRepo, tmp_path: Pat
     assert nxt.tag == "stable-2.15.0"
     assert nxt.previous_tag == "stable-2.14.0"
     assert nxt.commit_count == 2  # #2 and #3 since 2.14 was cut
-    assert "fix: two (#2)" in nxt.notes
-    assert "feat: one" not in nxt.notes
+    assert "two (#2)" in nxt.notes
+    assert "one (#1)" not in nxt.notes
 
 
 def test_cut_preflight_collects_every_problem(sr: StableRepo, tmp_path: Path) -> None:
