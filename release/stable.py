@@ -382,11 +382,12 @@ def _plan_line_release(
     base: str | None = None
     branch_exists = True
     latest: tuple[TagInfo, StableVersion] | None = None
+    if branch is not None:
+        base, branch_exists = _line_base(git, branch, problems)
     if the_line is not None and branch is not None and version is not None:
         latest = max(
             (tv for tv in releases if tv[1].line == the_line), key=lambda tv: tv[1], default=None
         )
-        base, branch_exists = _line_base(git, branch, problems)
         if base and latest and not git.is_ancestor(latest[0].commit, base):
             problems.append(f"{latest[0].name} is not on {branch}; the line has diverged")
         if latest and version <= latest[1]:
@@ -413,8 +414,10 @@ def _plan_line_release(
     if label:
         specs += _label_picks(config, label, opts, problems)
     chosen: list[Commit] = []
-    if base and main_ref and branch:
+    if base and version and main_ref and branch:
         chosen = _resolve_picks(git, main_ref, base, branch, specs, problems, warnings)
+    elif main_ref:
+        _validate_picks(git, main_ref, specs, problems)  # still report bad picks
     tag = channel.tag_format.format(version) if version else None
     signing = _signing(channel, opts, problems, warnings)
     if base and latest and specs and not chosen and not problems:
@@ -542,6 +545,28 @@ def _resolve_picks(
         warnings.append(f"skipping {sha[:12]} ({c.subject}): already on {branch} {where}")
     order = {c.sha: i for i, c in enumerate(candidates)}
     return sorted(wanted.values(), key=lambda c: -order[c.sha])
+
+
+def _validate_picks(git: Git, main_ref: str, specs: Sequence[str], problems: list[str]) -> None:
+    """Report picks that are unknown or not on main (when the line itself is unusable)."""
+    source = main_ref.split("/")[-1]
+    for spec in dict.fromkeys(s.strip() for s in specs):
+        if re.fullmatch(r"#\d{1,9}", spec):
+            found = git.run(
+                "log", "-F", f"--grep=({spec})", "--format=%H", "-n", "1", main_ref, check=False
+            ).stdout.split()
+            if not found:
+                problems.append(
+                    f"PR {spec} is not on {source} (no commit subject ends with ({spec}))"
+                )
+            continue
+        try:
+            sha = git.resolve(spec)
+        except GitError:
+            problems.append(f"pick {spec!r} is not a known commit")
+            continue
+        if not git.is_ancestor(sha, main_ref):
+            problems.append(f"pick {spec} ({sha[:12]}) is not on {source}")
 
 
 def _label_picks(
