@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from release.adapters.build import BuildContext, plan_artifacts
 from release.adapters.git import Commit, Git, TagInfo
@@ -569,36 +570,46 @@ def _validate_picks(git: Git, main_ref: str, specs: Sequence[str], problems: lis
             problems.append(f"pick {spec} ({sha[:12]}) is not on {source}")
 
 
+def github_slug(repository: str | None) -> str | None:
+    """``OWNER/NAME`` of a repository URL (web or git remote form), or ``None``."""
+    from release.changelog import normalize_repository_url
+
+    url = normalize_repository_url(repository)
+    if url is None:
+        return None
+    path = url.split("/", 3)[3]
+    return path if path.count("/") == 1 else None
+
+
+def _github_client(opts: RunOptions) -> Any:
+    """A GitHub client from the environment (token, API URL). Raises :class:`ReleaseError`."""
+    github = importlib.import_module("release.adapters.github")
+    return github.GitHubClient.from_environment(opts.env)
+
+
 def _label_picks(
     config: ProjectConfig, label: str, opts: RunOptions, problems: list[str]
 ) -> list[str]:
-    """The merge commits of the merged PRs labelled ``label`` (GitHub)."""
-    if not config.repository:
-        problems.append("--label needs [tool.release] repository (the GitHub repository)")
+    """The merge commits of the merged PRs labelled ``label`` (GitHub), oldest first."""
+    slug = github_slug(config.repository)
+    if slug is None:
+        problems.append("--label needs [tool.release] repository set to the GitHub repository URL")
         return []
     try:
-        github = importlib.import_module("release.adapters.github")
-    except ImportError:
-        problems.append("--label needs the GitHub adapter (release.adapters.github)")
-        return []
-    try:
-        found = github.find_pull_commits(config.repository, label)
+        with _github_client(opts) as client:
+            pulls = client.find_pull_commits(slug, label)
     except ReleaseError as exc:
-        problems.append(exc.message)
+        problems.append(f"--label {label}: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
         return []
-    return [_pull_sha(item) for item in found]
-
-
-def _pull_sha(item: object) -> str:
-    if isinstance(item, str):
-        return item
-    for attr in ("sha", "merge_commit_sha", "commit"):
-        value = getattr(item, attr, None)
-        if isinstance(value, str):
-            return value
-    if isinstance(item, tuple) and item and isinstance(item[-1], str):
-        return item[-1]
-    raise ReleaseError(f"unexpected pull request record from the GitHub adapter: {item!r}")
+    if not pulls:
+        problems.append(f"no merged pull request of {slug} carries the label {label!r}")
+    specs = []
+    for pr in pulls:
+        if pr.merge_commit_sha:
+            specs.append(str(pr.merge_commit_sha))
+        else:
+            problems.append(f"PR #{pr.number} ({pr.title}) has no merge commit")
+    return specs
 
 
 def _plan(
@@ -769,18 +780,21 @@ def _open_draft_pr(
 ) -> str:
     """Push the conflict branch and open a draft PR when GitHub is configured (with
     --push); otherwise say what to do. Returns a note for the user."""
-    if not (opts.push and config.repository):
+    slug = github_slug(config.repository)
+    if not (opts.push and slug):
         return f"push it and open a pull request into {plan.branch} for review"
-    try:
-        github = importlib.import_module("release.adapters.github")
-    except ImportError:
-        return "the GitHub adapter is not available: push the branch and open a PR by hand"
-    git.run("push", "origin", f"refs/heads/{branch}:refs/heads/{branch}")
-    title = f"[{plan.line}] backport {conflicted[:12]} (conflicts)"
+    res = git.run("push", "origin", f"refs/heads/{branch}:refs/heads/{branch}", check=False)
+    if res.returncode != 0:
+        return f"pushing it failed ({res.stderr.strip().splitlines()[-1:]}); push it by hand"
+    title = f"[{plan.line}] backport {conflicted[:12]} (conflicts to resolve)"
     body = (
         f"Cherry-picking {conflicted} onto `{plan.branch}` conflicted in: {files}.\n\n"
-        "This branch holds the conflict markers. Resolve them, then merge and re-run "
-        f"`release stable backport {plan.line}`."
+        "This branch holds the conflict markers. Resolve them, merge, then run "
+        f"`release stable backport {plan.line}` again.\n"
     )
-    url = github.open_draft_pr(config.repository, branch, plan.branch, title, body)
-    return f"draft PR {url}"
+    try:
+        with _github_client(opts) as client:
+            pr = client.open_draft_pr(slug, branch, plan.branch, title, body)
+    except ReleaseError as exc:
+        return f"pushed; opening the draft PR failed: {exc.message}"
+    return f"draft PR #{pr.number}: {pr.html_url}"
