@@ -588,6 +588,8 @@ def run_release(
                 hint=f"check out {plan.base_commit[:12]} to resume it; if nothing of it was "
                 f"published, remove {work} to start over",
             )
+        if opts.dry_run:  # show what the resumed run would do; change nothing
+            return RunResult(plan, "planned", plan.to_dict())
         if opts.push and not plan.push:
             plan = plan_from_dict({**journal.inputs["plan"], "push": True})
             journal.inputs["plan"] = plan_to_journal(plan)

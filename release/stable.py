@@ -28,6 +28,7 @@ from release.errors import (
     SigningError,
     UsageError,
 )
+from release.journal import Journal
 from release.ledger import (
     CUT,
     branch_ref,
@@ -698,8 +699,7 @@ def release_stable(
     if line is None:
         raise UsageError(f"release stable {request.action} needs a LINE (e.g. 2.15)")
     journal_name = f"{channel.name}-{line}"
-    if request.picks or request.label:
-        _archive_finished(opts, journal_name)  # new picks: a new release, not a re-run
+    new_picks = bool(request.picks or request.label)
 
     def make_plan() -> ReleasePlan:
         if request.action == "cut":
@@ -727,6 +727,16 @@ def release_stable(
         planned.append(make_plan())
         return planned[-1]
 
+    finished = _finished_journal(opts, journal_name)
+    # Picks name a new release: a finished one of this line is history, not a re-run
+    # (unless it still has to be pushed: `--push` after a local release pushes that one).
+    if new_picks and finished is not None and (not opts.push or "push" in finished.steps):
+        if opts.dry_run:
+            plan = make_plan()
+            return RunResult(plan, "planned", plan.to_dict())
+        done = finished.path.parent / "done"
+        done.mkdir(parents=True, exist_ok=True)
+        finished.path.replace(done / f"{finished.inputs['plan']['tag']}.json")
     try:
         return run_release(git, config, channel, opts, remember, emit, journal_name=journal_name)
     except CherryPickConflict as exc:
@@ -735,15 +745,9 @@ def release_stable(
         raise _conflict_branch(git, config, opts, planned[-1], exc) from exc
 
 
-def _archive_finished(opts: RunOptions, journal_name: str) -> None:
-    from release.journal import Journal
-
-    path = work_root(opts.out) / journal_name / "journal.json"
-    journal = Journal.load(path)
-    if journal is not None and journal.done and not opts.dry_run:
-        done = path.parent / "done"
-        done.mkdir(parents=True, exist_ok=True)
-        path.replace(done / f"{journal.inputs['plan']['tag']}.json")
+def _finished_journal(opts: RunOptions, journal_name: str) -> Journal | None:
+    journal = Journal.load(work_root(opts.out) / journal_name / "journal.json")
+    return journal if journal is not None and journal.done else None
 
 
 def _conflict_branch(

@@ -74,6 +74,14 @@ def _register_stable(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         )
         p.add_argument("--label", metavar="LABEL", help="pick merged PRs with this GitHub label")
 
+    def conflict_opt(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--conflict-branch",
+            action="store_true",
+            help="on a conflict, commit the conflicting state on backport/X.Y/<sha> for a "
+            "human (and open a draft PR with --push and GitHub configured)",
+        )
+
     p = ssub.add_parser("cut", help="cut a new line X.Y from an edge release")
     p.add_argument("--from", dest="from_edge", metavar="EDGE_TAG", help="default: latest edge")
     p.add_argument("--line", metavar="X.Y", help="default: the next minor line")
@@ -84,6 +92,7 @@ def _register_stable(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p = ssub.add_parser("point", help="the next point release of the newest line")
     p.add_argument("line", metavar="LINE")
     pick_opts(p)
+    conflict_opt(p)
     channel_opt(p)
     _add_run_options(p)
     p.set_defaults(handler=cmd_stable, action="point")
@@ -92,11 +101,7 @@ def _register_stable(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("line", metavar="LINE")
     pick_opts(p)
     p.add_argument("--force-eol", action="store_true", help="release on a line past its EOL")
-    p.add_argument(
-        "--conflict-branch",
-        action="store_true",
-        help="on a conflict, commit the conflicting state on backport/X.Y/<sha> for a human",
-    )
+    conflict_opt(p)
     channel_opt(p)
     _add_run_options(p)
     p.set_defaults(handler=cmd_stable, action="backport")
