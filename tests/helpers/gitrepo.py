@@ -46,8 +46,15 @@ class Repo:
             raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
         return proc.stdout.strip()
 
-    def commit(self, subject: str, *, date: str | None = None, files: dict[str, str] | None = None,
-               body: str = "", author: str | None = None) -> str:
+    def commit(
+        self,
+        subject: str,
+        *,
+        date: str | None = None,
+        files: dict[str, str] | None = None,
+        body: str = "",
+        author: str | None = None,
+    ) -> str:
         for name, content in (files or {f"f-{abs(hash(subject)) % 10**8}.txt": subject}).items():
             p = self.path / name
             p.parent.mkdir(parents=True, exist_ok=True)
@@ -61,16 +68,24 @@ class Repo:
         self.git(*args, date=date)
         return self.git("rev-parse", "HEAD")
 
-    def tag(self, name: str, *, date: str | None = None, ref: str = "HEAD",
-            message: str | None = None) -> None:
+    def tag(
+        self, name: str, *, date: str | None = None, ref: str = "HEAD", message: str | None = None
+    ) -> None:
         self.git("tag", "-a", name, "-m", message or name, ref, date=date)
 
     def snapshot(self) -> dict[str, str]:
         """Refs, HEAD and status of the clone and its origin, for byte-for-byte comparisons."""
+
         def refs(cwd: Path) -> str:
-            return subprocess.run(["git", "for-each-ref", "--format=%(refname) %(objectname)"],
-                                  cwd=cwd, env=self.env, capture_output=True, text=True,
-                                  check=True).stdout
+            return subprocess.run(
+                ["git", "for-each-ref", "--format=%(refname) %(objectname)"],
+                cwd=cwd,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+
         return {
             "refs": refs(self.path),
             "origin": refs(self.origin),
