@@ -121,7 +121,7 @@ git -C "{started.origin}" update-ref refs/heads/gh-pages "$c"
 
 
 def test_errors_are_git_errors(started, tmp_path):
-    with pytest.raises(GitError, match="has no index.json"):
+    with pytest.raises(GitError, match=r"has no index\.json"):
         publish_pages(tmp_path, started.path, message="x")
     store = make_store(tmp_path / "store", {"index.json": "1"})
     with pytest.raises(GitError, match="git ls-remote failed"):
