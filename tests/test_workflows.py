@@ -33,8 +33,11 @@ def load(name: str) -> dict[Any, Any]:
 
 
 def jobs() -> list[tuple[str, str, dict[str, Any]]]:
-    return [(wf.name, job_id, job) for wf in sorted(WORKFLOWS.glob("*.yml"))
-            for job_id, job in load(wf.name)["jobs"].items()]
+    return [
+        (wf.name, job_id, job)
+        for wf in sorted(WORKFLOWS.glob("*.yml"))
+        for job_id, job in load(wf.name)["jobs"].items()
+    ]
 
 
 def test_the_three_workflows_exist():
@@ -81,8 +84,10 @@ def test_checkouts_fetch_history_and_drop_credentials_unless_publishing():
 def test_publishers_never_run_concurrently():
     edge, stable = load("edge.yml"), load("stable.yml")
     assert edge["concurrency"] == {"group": "release-edge", "cancel-in-progress": False}
-    groups = {edge["jobs"]["publish"]["concurrency"]["group"],
-              stable["jobs"]["release"]["concurrency"]["group"]}
+    groups = {
+        edge["jobs"]["publish"]["concurrency"]["group"],
+        stable["jobs"]["release"]["concurrency"]["group"],
+    }
     assert groups == {"release-channel-publish"}
     assert edge["jobs"]["publish"]["concurrency"]["cancel-in-progress"] is False
 
@@ -101,13 +106,15 @@ def test_edge_shape_and_stable_inputs_via_env():
     inputs = stable.get("on", stable.get(True))["workflow_dispatch"]["inputs"]
     assert inputs["action"]["options"] == ["cut", "point", "backport"]
     (step,) = [s for s in stable["jobs"]["release"]["steps"] if s.get("name") == "Release stable"]
-    assert step["env"]["LINE"] == "${{ inputs.line }}" and "$LINE" in step["run"]
+    assert step["env"]["LINE"] == "${{ inputs.line }}"
+    assert "$LINE" in step["run"]
     assert 'nox -s stable -- "${args[@]}"' in step["run"]
 
 
 def _tool(name: str) -> str | None:
     return shutil.which(name) or next(
-        (str(p) for p in [Path(sys.executable).parent / name] if p.exists()), None)
+        (str(p) for p in [Path(sys.executable).parent / name] if p.exists()), None
+    )
 
 
 def _run_linter(name: str, args: list[str]) -> subprocess.CompletedProcess[str]:
@@ -116,8 +123,9 @@ def _run_linter(name: str, args: list[str]) -> subprocess.CompletedProcess[str]:
         if REQUIRE_LINTERS:
             pytest.fail(f"{name} is not installed")
         pytest.skip(f"{name} is not installed")
-    return subprocess.run([exe, *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          check=False)
+    return subprocess.run(
+        [exe, *args], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_zizmor_has_no_findings():
