@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+import tarfile
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -132,6 +133,7 @@ def publish_pages(
     remote: str = "origin",
     *,
     message: str,
+    expected_parent: str | None = None,
     env: Mapping[str, str] | None = None,
     attempts: int = 3,
     keep: Sequence[str] = KEEP_FROM_BRANCH,
@@ -139,9 +141,16 @@ def publish_pages(
     """Make ``remote/branch`` hold exactly the channel store; return the branch's commit.
 
     Creates the branch as an orphan when it is missing. Idempotent: an unchanged store
-    pushes nothing and returns the current commit. Raises GitError (git failed, no
-    credentials, the branch kept moving for ``attempts`` tries) and GitError when
-    ``store_dir`` has no index.json.
+    pushes nothing and returns the current commit.
+
+    ``expected_parent`` is the commit :func:`fetch_pages` returned when the store was
+    seeded from the branch (``""``: the branch did not exist). When given, a branch that
+    has moved since is never overwritten: GitError, so the caller rebuilds its index on
+    top of the other publisher's. When None, the store is authoritative and a push race
+    is retried on top of the new head.
+
+    Raises GitError: git failed, no credentials, no index.json in ``store_dir``, the
+    branch moved past ``expected_parent``, or it kept moving for ``attempts`` tries.
     """
     if not (store_dir / "index.json").is_file():
         raise GitError(f"{store_dir} has no index.json", hint="publish the channel store first")
@@ -149,6 +158,12 @@ def publish_pages(
         raise GitError(f"{repo_root} is not a git repository")
     for attempt in range(1, attempts + 1):
         parent = _remote_branch(repo_root, remote, branch, env)
+        if expected_parent is not None and (parent or "") != expected_parent:
+            raise GitError(
+                f"{remote}/{branch} is at {(parent or 'nothing')[:12]}, not at "
+                f"{expected_parent[:12] or 'nothing'} where the channel store was read",
+                hint="another publisher moved it: re-run to rebuild the index on top",
+            )
         commit = _build_commit(repo_root, store_dir, parent, message, keep, env)
         if commit == parent:
             log.info("%s/%s already holds this channel store (%s)", remote, branch, commit[:12])
@@ -176,3 +191,49 @@ def publish_pages(
         f"{remote}/{branch} kept moving; gave up after {attempts} attempts",
         hint="another publisher is running: let it finish, then re-run",
     )
+
+
+def fetch_pages(
+    repo_root: Path,
+    dest: Path,
+    branch: str = "gh-pages",
+    remote: str = "origin",
+    *,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """Copy the files of ``remote/branch`` into the empty directory ``dest``.
+
+    Returns the commit they came from, to pass as ``publish_pages(expected_parent=…)``,
+    or ``""`` when the branch does not exist yet (``dest`` is left empty). ``.nojekyll``
+    is not copied. Raises GitError (git failed, ``dest`` not empty).
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    if any(dest.iterdir()):
+        raise GitError(f"{dest} is not empty", hint="fetch the pages branch into a new directory")
+    commit = _remote_branch(repo_root, remote, branch, env)
+    if commit is None:
+        return ""
+    proc = subprocess.Popen(
+        ["git", "archive", "--format=tar", commit],
+        cwd=repo_root,
+        env=None if env is None else dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    try:
+        with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+            tar.extractall(dest, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        proc.kill()
+        raise GitError(f"cannot unpack {remote}/{branch}: {exc}") from None
+    finally:
+        proc.stdout.close()
+        err = proc.stderr.read().decode(errors="replace")
+        proc.stderr.close()
+        returncode = proc.wait()
+    if returncode != 0:
+        raise GitError(f"git archive failed: {redact(err.strip())}")
+    (dest / ".nojekyll").unlink(missing_ok=True)
+    return commit

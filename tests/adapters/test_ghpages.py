@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from release.adapters.ghpages import publish_pages
+from release.adapters.ghpages import fetch_pages, publish_pages
 from release.errors import GitError
 from tests.helpers.gitrepo import Repo
 
@@ -127,3 +127,32 @@ def test_errors_are_git_errors(started, tmp_path):
     with pytest.raises(GitError, match="git ls-remote failed"):
         publish_pages(store, started.path, remote="nowhere", message="x")
     assert started.git("worktree", "list").count("\n") == 0  # no leftover worktree
+
+
+def test_fetch_then_publish_with_expected_parent(started, tmp_path):
+    seed = tmp_path / "seed"
+    assert fetch_pages(started.path, seed) == ""
+    assert list(seed.iterdir()) == []
+
+    store = make_store(tmp_path / "store", {"index.json": "1", "channels/edge/v1.json": "{}"})
+    first = publish_pages(store, started.path, message="v1", expected_parent="")
+    copy = tmp_path / "copy"
+    assert fetch_pages(started.path, copy) == first
+    assert sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file()) == [
+        "channels/edge/v1.json",
+        "index.json",
+    ]
+    assert (copy / "index.json").read_text() == "1"
+
+    (copy / "index.json").write_text("2")
+    second = publish_pages(copy, started.path, message="v2", expected_parent=first)
+    assert origin_git(started, "rev-parse", f"{second}^") == first
+
+    # A store read at `first` must not overwrite what `second` published.
+    with pytest.raises(GitError, match=r"not at .* where the channel store was read"):
+        publish_pages(store, started.path, message="stale", expected_parent=first)
+    with pytest.raises(GitError, match="is at"):
+        publish_pages(store, started.path, message="stale", expected_parent="")
+    assert origin_git(started, "rev-parse", "refs/heads/gh-pages") == second
+    with pytest.raises(GitError, match="is not empty"):
+        fetch_pages(started.path, copy)
