@@ -199,6 +199,11 @@ class GitHubClient:
                 hint="set GITHUB_TOKEN (or GH_TOKEN) to a token with contents: write",
             )
         register_secret(token)
+        if not base_url.startswith(("https://", "http://")):
+            raise GitHubError(
+                f"GitHub API URL must be http(s): {base_url!r}",
+                hint="e.g. https://api.github.com or https://HOST/api/v3",
+            )
         from github import Auth, Github
 
         _redact_pygithub_logging()
@@ -330,8 +335,9 @@ class GitHubClient:
                 )
             log.info("created draft release %s (id %s)", tag, release.id)
             # A POST retried after a lost response may have made a twin; keep one.
-            release, _ = self._release_for_tag(gh_repo, tag)
-            assert release is not None
+            # The list can lag behind the create; then the created one is the only one.
+            twin_free, _ = self._release_for_tag(gh_repo, tag)
+            release = twin_free or release
         elif reused:
             log.info("reusing draft release %s (id %s) from an earlier run", tag, release.id)
         else:
@@ -403,7 +409,7 @@ class GitHubClient:
             except GithubException as exc:
                 # 422 already_exists after a retried POST means our first attempt reached
                 # GitHub; the caller looks at what is there now.
-                if exc.status != 422:
+                if exc.status != 422 or "already_exists" not in _github_message(exc):
                     raise
                 log.info("upload of %s answered 422; re-checking the release", f.name)
 

@@ -427,3 +427,35 @@ def test_asset_names_and_bad_input(client, tmp_path):
             prerelease=False,
             make_latest=False,
         )
+
+
+def test_invalid_upload_is_reported_not_looped(server, client, artifacts):
+    server.fail("POST", r"/api/uploads/", status=422)
+    with pytest.raises(GitHubError, match="HTTP 422"):
+        publish(client, artifacts)
+    uploads = [r for r in server.requests if r.path.startswith("/api/uploads/")]
+    assert len(uploads) == 1
+
+
+def test_base_url_must_be_http():
+    with pytest.raises(GitHubError, match="must be http"):
+        GitHubClient(TOKEN, base_url="ftp://example.invalid")
+
+
+def test_direct_downloads_without_redirect(server, client, artifacts):
+    server.redirect_downloads = False
+    result = publish(client, artifacts)
+    assert [a.uploaded for a in result.assets] == [True, True, True]
+    assert not any(r.path.startswith("/api/downloads/") for r in server.requests)
+    assert [k for k, _ in server.events].count("download") == 3
+
+
+def test_importing_the_adapters_does_not_load_pygithub():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, release.adapters.github, release.adapters.ghpages; "
+        "sys.exit('github' in sys.modules or 'requests' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
