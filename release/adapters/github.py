@@ -343,7 +343,10 @@ class GitHubClient:
         else:
             log.info("release %s is already published; checking its assets", tag)
 
-        uploaded = {f.name: self._ensure_asset(release, f, mutable=False) for f in files}
+        listing = self._assets(release)
+        uploaded = {
+            f.name: self._ensure_asset(release, f, mutable=False, listing=listing) for f in files
+        }
         verified = self._verify(release, files)
         result = [
             PublishedAsset(
@@ -396,14 +399,17 @@ class GitHubClient:
                 h.update(chunk)
         return h.hexdigest()
 
-    def _upload(self, release: GitRelease, f: LocalFile, name: str | None = None) -> None:
+    def _upload(
+        self, release: GitRelease, f: LocalFile, name: str | None = None
+    ) -> GitReleaseAsset | None:
+        """Upload ``f``; the new asset, or None when GitHub said it already exists."""
         from github.GithubException import GithubException
 
         content_type = mimetypes.guess_type(f.name)[0] or "application/octet-stream"
         with _translated(f"upload asset {f.name} to {release.tag_name}"):
             try:
                 with f.path.open("rb") as fh:
-                    release.upload_asset_from_memory(
+                    return release.upload_asset_from_memory(
                         fh, f.size, name or f.name, content_type=content_type
                     )
             except GithubException as exc:
@@ -412,20 +418,34 @@ class GitHubClient:
                 if exc.status != 422 or "already_exists" not in _github_message(exc):
                     raise
                 log.info("upload of %s answered 422; re-checking the release", f.name)
+        return None
 
-    def _ensure_asset(self, release: GitRelease, f: LocalFile, *, mutable: bool) -> bool:
+    def _ensure_asset(
+        self,
+        release: GitRelease,
+        f: LocalFile,
+        *,
+        mutable: bool,
+        listing: dict[str, GitReleaseAsset],
+    ) -> bool:
         """Make the release hold ``f`` under its name. Returns True when bytes were sent.
 
         An identical asset is kept; a half-uploaded one (state ``starter``) is deleted and
-        sent again; a different one is refused, or replaced when ``mutable``. After every
-        upload the asset list is read again, so a response lost to a reset is harmless.
+        sent again; a different one is refused, or replaced when ``mutable``. When an
+        upload gets no clean answer (a reset, a 422 after a retry) the asset list is read
+        again, so a response lost on the way back is harmless. ``listing`` is the
+        release's assets by name, read once by the caller and kept up to date here.
         """
         sent = False
+        existing = listing.get(f.name)
         for _ in range(5):
-            existing = self._assets(release).get(f.name)
             if existing is None:
-                self._upload(release, f)
+                created = self._upload(release, f)
                 sent = True
+                if created is not None and created.state == "uploaded" and created.size == f.size:
+                    listing[f.name] = created
+                    return True
+                existing = self._assets(release).get(f.name)
                 continue
             if existing.state != "uploaded":
                 log.info(
@@ -433,6 +453,7 @@ class GitHubClient:
                 )
                 with _translated(f"delete partial asset {f.name}"):
                     existing.delete_asset()
+                existing = None
                 continue
             remote = self._remote_sha256(existing)
             if remote == f.sha256:
@@ -452,14 +473,14 @@ class GitHubClient:
                     hint="published artifacts are immutable: delete that asset by hand only "
                     "if it was never released, or cut a new version",
                 )
-            self._replace(release, existing, f)
+            listing[f.name] = self._replace(release, existing, f)
             return True
         raise GitHubError(
             f"asset {f.name} on release {release.tag_name} did not settle after repeated uploads",
             hint="re-run the command",
         )
 
-    def _replace(self, release: GitRelease, old: GitReleaseAsset, f: LocalFile) -> None:
+    def _replace(self, release: GitRelease, old: GitReleaseAsset, f: LocalFile) -> GitReleaseAsset:
         """Swap a mutable document: upload under a temporary name, delete, rename."""
         temp = f"{f.name}.new-{f.sha256[:12]}"
         stale = self._assets(release).get(temp)
@@ -472,7 +493,7 @@ class GitHubClient:
             raise GitHubError(f"upload of {temp} did not complete", hint="re-run the command")
         with _translated(f"replace asset {f.name}"):
             old.delete_asset()
-            fresh.update_asset(f.name, label=fresh.label or "")
+            return fresh.update_asset(f.name, label=fresh.label or "")
 
     def _verify(
         self, release: GitRelease, files: Iterable[LocalFile]
@@ -536,9 +557,12 @@ class GitHubClient:
                 release = release.update_release(
                     name=name, message=release.body or "", draft=False, make_latest="false"
                 )
+        listing = self._assets(release)
         sent = {}
         for f, rel in zip(files, order, strict=True):
-            sent[f.name] = self._ensure_asset(release, f, mutable=rel in mutable_set)
+            sent[f.name] = self._ensure_asset(
+                release, f, mutable=rel in mutable_set, listing=listing
+            )
         verified = self._verify(release, files)
         return [
             PublishedAsset(
