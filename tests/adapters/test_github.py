@@ -265,10 +265,11 @@ def test_corrupted_download_fails_verification(server, client, artifacts, monkey
     assert server.releases_for("edge-26.11.1")[0].draft
 
 
-def test_token_never_reaches_logs_errors_or_bodies(server, artifacts, caplog, capsys):
+def test_token_never_reaches_logs_errors_or_bodies(server, artifacts, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     server.fail("POST", r"/releases$", times=1, status=500)
     server.fail("POST", r"/api/uploads/", kind="reset_mid_upload")
+    server.fail("GET", r"/releases$", kind="secondary")
     with GitHubClient.from_environment(
         {"GITHUB_TOKEN": TOKEN}, base_url=server.base_url, retry=FAST
     ) as c:
@@ -288,7 +289,9 @@ def test_token_never_reaches_logs_errors_or_bodies(server, artifacts, caplog, ca
         pytest.raises(GitHubError, match="HTTP 401 Bad credentials") as err401,
     ):
         publish(bad, artifacts)
-    out = capsys.readouterr()
+    out = capfd.readouterr()
+    assert "failed with 403" in out.err  # PyGithub's own stderr handler was exercised
+    assert "Retry(" in caplog.text  # and urllib3's retry log
     texts = [
         out.out,
         out.err,
