@@ -290,7 +290,7 @@ def test_token_never_reaches_logs_errors_or_bodies(server, artifacts, caplog, ca
     ):
         publish(bad, artifacts)
     out = capfd.readouterr()
-    assert "failed with 403" in out.err  # PyGithub's own stderr handler was exercised
+    assert "failed with 403" in caplog.text  # GithubRetry's own log was exercised
     assert "Retry(" in caplog.text  # and urllib3's retry log
     texts = [
         out.out,
@@ -462,3 +462,15 @@ def test_importing_the_adapters_does_not_load_pygithub():
         "sys.exit('github' in sys.modules or 'requests' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_pygithub_stderr_handler_is_redacted(client):
+    handlers = logging.getLogger("github").handlers
+    assert handlers, "PyGithub installs a stderr handler on the 'github' logger"
+    for handler in handlers:
+        record = logging.LogRecord(
+            "github.Requester", logging.WARNING, __file__, 1, "header token %s", (TOKEN,), None
+        )
+        assert handler.filter(record)
+        assert TOKEN not in handler.format(record)
+        assert record.getMessage() == f"header token {MASK}"
