@@ -149,6 +149,9 @@ def entries(commits: Sequence[Commit]) -> list[Entry]:
         if len(c.parents) > 1:
             continue
         conv = parse_conventional(c.subject)
+        if conv.type is not None and conv.type not in _GROUP_OF and not conv.breaking:
+            # an unknown type ("wip: …") is not a conventional group: keep the subject whole
+            conv = Conventional(conv.type, None, False, c.subject.strip())
         description = conv.description
         pr = None
         m = _PR_RE.search(description)
@@ -156,7 +159,7 @@ def entries(commits: Sequence[Commit]) -> list[Entry]:
             pr = int(m["n"])
             description = description[: m.start()].rstrip()
         breaking = conv.breaking or (
-            conv.type is not None and _BREAKING_FOOTER_RE.search(c.body) is not None
+            conv.type in _GROUP_OF and _BREAKING_FOOTER_RE.search(c.body) is not None
         )
         if breaking:
             group = BREAKING
@@ -201,7 +204,7 @@ def render_section(
     out = [heading, ""]
     if not items:
         out += ["_No changes._", ""]
-    elif all(e.type is None for e in items):
+    elif all(e.group == OTHER for e in items):
         out += [_line(e, repo) for e in items]
         out.append("")
     else:
