@@ -362,3 +362,42 @@ def test_read_paths_do_not_import_heavy_modules(linkerd: LinkerdHistory, argv: l
         [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=False
     )
     assert proc.stdout.strip() == "0 []", proc.stderr
+
+
+def test_stable_only_project(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo.path / "channels").mkdir()
+    (repo.path / "channels" / "lts.toml").write_text('kind = "stable"\ntag-format = "v{version}"\n')
+    repo.commit("feat: one", date="2026-01-01T00:00:00+00:00")
+    repo.tag("v1.0.0", date="2026-01-01T01:00:00+00:00")
+    repo.commit("fix: two", date="2026-01-02T00:00:00+00:00")
+    data = run_json(capsys, "--repo", str(repo.path), "status")
+    assert isinstance(data, dict)
+    assert data["edge"] is None
+    assert data["stable"][0]["lines"][0]["latest"]["tag"] == "v1.0.0"
+    code, out, _ = run(capsys, "--repo", str(repo.path), "changelog")
+    assert code == 0
+    assert "two" in out
+    assert "one" not in out
+    code, _, err = run(capsys, "--repo", str(repo.path), "next", "edge")
+    assert code == 2
+    assert err.splitlines() == [
+        "error: no edge channel is configured",
+        "hint: add channels/edge.toml",
+    ]
+    assert run(capsys, "--repo", str(repo.path), "next", "point", "1.0")[1] == "v1.0.1\n"
+
+
+def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.startswith("release-channels ")
+
+
+def test_repo_that_is_not_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--repo", str(tmp_path / "missing"), "status")
+    assert code == 1
+    assert err.splitlines() == [
+        f"error: {tmp_path / 'missing'} is not a directory",
+        "hint: pass --repo PATH of a git clone",
+    ]
