@@ -103,7 +103,12 @@ def _build_commit(
         )
         try:
             shutil.copytree(
-                store_dir, wt, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git")
+                store_dir,
+                wt,
+                dirs_exist_ok=True,
+                # The run's work directory (journal, dev Sigstore keys) and lock or temp
+                # files of the store are never published.
+                ignore=shutil.ignore_patterns(".git", ".release-work", ".*.tmp", ".lock*"),
             )
             (wt / ".nojekyll").touch()
             for name in keep if parent else ():
