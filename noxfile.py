@@ -32,7 +32,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Reproducible timings (see benchmarks/README.md); pass a script name to run one."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test,bench]")
     scripts = session.posargs or ["all"]
     session.run("python", "-m", "benchmarks", *scripts)
 

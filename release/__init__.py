@@ -1,10 +1,20 @@
 """release-channels: signed, resumable edge and stable release channels."""
 
-from importlib import metadata as _metadata
-
-try:
-    __version__ = _metadata.version("release-channels")
-except _metadata.PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0.dev0"
+from __future__ import annotations
 
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> str:
+    # Lazy: importlib.metadata costs tens of milliseconds, and read paths such as
+    # `release status` never need the version.
+    if name == "__version__":
+        from importlib import metadata
+
+        try:
+            version = metadata.version("release-channels")
+        except metadata.PackageNotFoundError:  # running from a source tree
+            version = "0.0.0.dev0"
+        globals()["__version__"] = version
+        return version
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,6 +23,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -144,30 +145,32 @@ class Entry:
 
 def entries(commits: Sequence[Commit]) -> list[Entry]:
     """The changelog entries of ``commits`` (merge commits skipped), in input order."""
-    result = []
-    for c in commits:
-        if len(c.parents) > 1:
-            continue
-        conv = parse_conventional(c.subject)
-        description = conv.description
-        pr = None
-        m = _PR_RE.search(description)
-        if m:
-            pr = int(m["n"])
-            description = description[: m.start()].rstrip()
-        breaking = conv.breaking or (
-            conv.type is not None and _BREAKING_FOOTER_RE.search(c.body) is not None
-        )
-        if breaking:
-            group = BREAKING
-        elif conv.type is None:
-            group = OTHER
-        else:
-            group = _GROUP_OF.get(conv.type, OTHER)
-        result.append(
-            Entry(group, c.sha, conv.type, conv.scope, breaking, description, pr, c.author)
-        )
-    return result
+    return [_entry(c.sha, c.subject, c.body, c.author) for c in commits if len(c.parents) <= 1]
+
+
+@lru_cache(maxsize=1 << 16)
+def _entry(sha: str, subject: str, body: str, author: str) -> Entry:
+    # cached: with --all a commit on main is rendered once per channel that contains it
+    conv = parse_conventional(subject)
+    if conv.type is not None and conv.type not in _GROUP_OF and not conv.breaking:
+        # an unknown type ("wip: …") is not a conventional group: keep the subject whole
+        conv = Conventional(conv.type, None, False, subject.strip())
+    description = conv.description
+    pr = None
+    m = _PR_RE.search(description)
+    if m:
+        pr = int(m["n"])
+        description = description[: m.start()].rstrip()
+    breaking = conv.breaking or (
+        conv.type in _GROUP_OF and _BREAKING_FOOTER_RE.search(body) is not None
+    )
+    if breaking:
+        group = BREAKING
+    elif conv.type is None:
+        group = OTHER
+    else:
+        group = _GROUP_OF.get(conv.type, OTHER)
+    return Entry(group, sha, conv.type, conv.scope, breaking, description, pr, author)
 
 
 def _line(entry: Entry, repository: str | None) -> str:
@@ -201,7 +204,7 @@ def render_section(
     out = [heading, ""]
     if not items:
         out += ["_No changes._", ""]
-    elif all(e.type is None for e in items):
+    elif all(e.group == OTHER for e in items):
         out += [_line(e, repo) for e in items]
         out.append("")
     else:

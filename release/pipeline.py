@@ -392,9 +392,48 @@ class Run:
         return {"pushed": refs}
 
     def step_github(self) -> dict[str, Any]:
-        from release.github_publish import publish_github
+        """GitHub release (draft -> assets -> verify -> publish), then the channel's
+        GitHub publication (pages branch or index assets), index last."""
+        slug = github_slug(self.config.repository)
+        env = self.opts.env
+        if slug is None:
+            return {"skipped": "[tool.release] repository is not a GitHub repository"}
+        if not (env.get("GITHUB_TOKEN") or env.get("GH_TOKEN")):
+            self.emit("github", "warn", "no GITHUB_TOKEN or GH_TOKEN: GitHub release skipped")
+            return {"skipped": "no GITHUB_TOKEN or GH_TOKEN"}
+        from release.adapters.github import GitHubClient
 
-        return publish_github(self)
+        dest = release_dir(self.opts.out, self.plan.tag)
+        assets = sorted(p for p in dest.iterdir() if p.is_file() and not p.name.startswith("."))
+        make_latest = self.plan.make_latest and not self.plan.prerelease
+        result: dict[str, Any] = {"repository": slug}
+        with GitHubClient.from_environment(env) as client:
+            published = client.publish_release(
+                slug,
+                self.plan.tag,
+                name=self.plan.tag,
+                notes=self.plan.notes,
+                assets=assets,
+                prerelease=self.plan.prerelease,
+                make_latest=make_latest,
+                target_commitish=self.release_commit,
+            )
+            result.update(
+                url=published.html_url, assets=len(published.assets), make_latest=make_latest
+            )
+            if self.channel.publish_target == "release-assets":
+                uploaded = client.upload_index_assets(slug, self.opts.out)
+                result["index_assets"] = len(uploaded)
+        if self.channel.publish_target == "pages":
+            from release.adapters.ghpages import publish_pages
+
+            result["pages_commit"] = publish_pages(
+                self.opts.out,
+                self.git.root,
+                branch=self.channel.pages_branch,
+                message=f"Publish {self.plan.tag} to the {self.plan.channel} channel",
+            )
+        return result
 
     # -- helpers ----------------------------------------------------------------
     @property
@@ -494,6 +533,20 @@ class Run:
             "pushed": "push" in self.journal.steps,
             "github": self.journal.steps.get("github"),
         }
+
+
+def github_slug(repository: str | None) -> str | None:
+    """``owner/name`` of a GitHub repository URL (https or git remote form), else ``None``."""
+    import re
+
+    if not repository:
+        return None
+    m = re.match(
+        r"^(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)"
+        r"([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$",
+        repository,
+    )
+    return f"{m[1]}/{m[2]}" if m else None
 
 
 def _place_immutable(src: Path, dest: Path) -> None:

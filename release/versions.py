@@ -92,7 +92,7 @@ class Line:
 
 def parse_line(text: str) -> Line:
     """Parse ``X.Y``. Raises :class:`UsageError` for anything else."""
-    m = re.fullmatch(r"(0|[1-9]\d*)\.(0|[1-9]\d*)", text.strip())
+    m = re.fullmatch(r"(0|[1-9]\d*)\.(0|[1-9]\d*)", text.strip(), re.ASCII)
     if not m:
         raise UsageError(f"{text!r} is not a release line", hint="lines look like 2.15")
     return Line(int(m[1]), int(m[2]))
@@ -142,7 +142,8 @@ class StableVersion:
         return (self.major, self.minor, self.patch) < (other.major, other.minor, other.patch)
 
 
-_EDGE_RE = re.compile(r"(?P<yy>\d{2})\.(?P<m>[1-9]|1[0-2])\.(?P<n>[1-9]\d{0,5})")
+# re.ASCII: \d must not match other scripts' digits (int("٢٦") == 26).
+_EDGE_RE = re.compile(r"(?P<yy>\d{2})\.(?P<m>[1-9]|1[0-2])\.(?P<n>[1-9]\d{0,5})", re.ASCII)
 _NUM = r"(?:0|[1-9]\d{0,8})"
 _PLACEHOLDERS = {
     "yy": r"(?P<yy>\d{2})",
@@ -188,7 +189,7 @@ class TagFormat:
         pattern = "".join(
             _PLACEHOLDERS[p[1:-1]] if p.startswith("{") else re.escape(p) for p in parts
         )
-        return re.compile(pattern)
+        return re.compile(pattern, re.ASCII)
 
     def parse(self, tag: str) -> EdgeVersion | StableVersion | None:
         """The version a tag names, or ``None`` when the tag is not of this format."""
@@ -294,7 +295,7 @@ def pep440(version: EdgeVersion | StableVersion) -> str:
 def parse_date(text: str) -> date:
     """Parse ``YYYY-MM-DD`` for ``--date``. Raises :class:`UsageError`."""
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, re.ASCII):
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:

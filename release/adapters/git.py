@@ -91,7 +91,9 @@ class Git:
             )
         except FileNotFoundError as exc:
             if not self.root.is_dir():
-                raise GitError(f"{self.root} is not a directory") from exc
+                raise GitError(
+                    f"{self.root} is not a directory", hint="pass --repo PATH of a git clone"
+                ) from exc
             raise GitError("the git command is not installed", hint="install git") from exc
         result = CommandResult(proc.returncode, proc.stdout, proc.stderr)
         if check and proc.returncode != 0:

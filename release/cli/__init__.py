@@ -15,7 +15,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from release import __version__
 from release.cli._output import Output
 from release.errors import ReleaseError
 
@@ -27,12 +26,33 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, reading the installed version only when asked (it is slow to import)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
+        super().__init__(
+            option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help="show the version"
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        from release import __version__
+
+        print(f"release-channels {__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="release",
         description="Signed, resumable edge and stable release channels.",
     )
-    parser.add_argument("--version", action="version", version=f"release-channels {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     parser.add_argument(
         "--repo", type=Path, default=Path("."), help="git repository to work on (default: .)"
     )

@@ -85,6 +85,21 @@ def load_facts(repo: Any) -> Facts:
     return Facts(git, config, build_history(git.tags(), config))
 
 
+def _edge_channel(config: ProjectConfig) -> ChannelConfig | None:
+    edges = [c for c in config.channels.values() if c.kind == "edge"]
+    return edges[0] if edges else None
+
+
+def _base_release(facts: Facts) -> ReleaseTag | None:
+    """Where "unreleased" starts: the latest edge, or the newest release of any channel
+    when no edge channel is configured."""
+    edge = _edge_channel(facts.config)
+    if edge is not None:
+        return facts.history.latest(edge.name)
+    releases = facts.history.all_releases()
+    return releases[0] if releases else None
+
+
 def _today(text: str | None) -> date:
     return parse_date(text) if text else datetime.now(UTC).date()
 
@@ -119,31 +134,31 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
     facts = load_facts(args.repo)
     today = _today(args.date)
     config, history = facts.config, facts.history
-    edge_ch = config.edge
-    latest_edge = history.latest(edge_ch.name)
-    next_edge_tag: str | None = None
-    next_edge_note = ""
-    try:
-        nxt = next_edge(history.edge_versions(edge_ch.name), today)
-        next_edge_tag = edge_ch.tag_format.format(nxt)
-    except UsageError as exc:
-        next_edge_note = exc.message
-    data: dict[str, Any] = {
-        "date": today.isoformat(),
-        "edge": {
+    data: dict[str, Any] = {"date": today.isoformat(), "edge": None, "stable": []}
+    lines_txt: list[str] = []
+    edge_ch = _edge_channel(config)
+    if edge_ch is not None:
+        latest_edge = history.latest(edge_ch.name)
+        next_edge_tag: str | None = None
+        next_edge_note = ""
+        try:
+            nxt = next_edge(history.edge_versions(edge_ch.name), today)
+            next_edge_tag = edge_ch.tag_format.format(nxt)
+        except UsageError as exc:
+            next_edge_note = exc.message
+        count = len(history.releases(edge_ch.name))
+        data["edge"] = {
             "channel": edge_ch.name,
             "latest": _release_json(latest_edge),
-            "count": len(history.releases(edge_ch.name)),
+            "count": count,
             "next": next_edge_tag,
-        },
-        "stable": [],
-    }
-    lines_txt = [
-        f"{edge_ch.name}: latest {latest_edge.name if latest_edge else '(none)'}"
-        + (f" ({latest_edge.day})" if latest_edge else "")
-        + f", {len(history.releases(edge_ch.name))} releases",
-        f"  next: {next_edge_tag or 'unavailable: ' + next_edge_note}",
-    ]
+        }
+        lines_txt += [
+            f"{edge_ch.name}: latest {latest_edge.name if latest_edge else '(none)'}"
+            + (f" ({latest_edge.day})" if latest_edge else "")
+            + f", {count} releases",
+            f"  next: {next_edge_tag or 'unavailable: ' + next_edge_note}",
+        ]
     for ch in config.stable_channels():
         summaries = history.lines(ch.name)
         phases = support_phases([s.line for s in summaries], ch.support, today)
@@ -247,7 +262,7 @@ def _split_range(spec: str) -> tuple[str | None, str]:
 
 def _range_section(facts: Facts, spec: str | None) -> Section:
     git, history = facts.git, facts.history
-    latest_edge = history.latest(facts.config.edge.name)
+    latest_edge = _base_release(facts)
     if spec is None:
         start: str | None = latest_edge.name if latest_edge else None
         end = "HEAD"
@@ -283,7 +298,7 @@ def _all_sections(facts: Facts) -> list[Section]:
         prev = history.previous(r)
         previous[r.name] = prev.name if prev else None
     head = git.head()
-    latest_edge = history.latest(facts.config.edge.name)
+    latest_edge = _base_release(facts)
     if head is not None and UNRELEASED not in heads:
         heads[UNRELEASED] = head
         previous[UNRELEASED] = latest_edge.name if latest_edge else None
