@@ -9,13 +9,12 @@ for a new line.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from release.adapters.build import BuildContext, plan_artifacts
 from release.adapters.git import Commit, Git, TagInfo
@@ -59,6 +58,9 @@ from release.versions import (
     parse_line,
     pep440,
 )
+
+if TYPE_CHECKING:
+    from release.adapters.github import GitHubClient
 
 NOTES_LIMIT = 200  # commits listed in a cut's notes; the rest are counted
 
@@ -582,10 +584,11 @@ def github_slug(repository: str | None) -> str | None:
     return path if path.count("/") == 1 else None
 
 
-def _github_client(opts: RunOptions) -> Any:
+def _github_client(opts: RunOptions) -> GitHubClient:
     """A GitHub client from the environment (token, API URL). Raises :class:`ReleaseError`."""
-    github = importlib.import_module("release.adapters.github")
-    return github.GitHubClient.from_environment(opts.env)
+    from release.adapters.github import GitHubClient  # PyGithub only when needed
+
+    return GitHubClient.from_environment(opts.env)
 
 
 def _label_picks(

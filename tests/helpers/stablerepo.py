@@ -14,7 +14,7 @@ from tests.helpers.gitrepo import Repo, make_repo
 PYPROJECT = """\
 [tool.release]
 project = "tool"
-first-line = "{first_line}"
+{repository}first-line = "{first_line}"
 changelog-commit = {changelog_commit}
 
 [[tool.release.build]]
@@ -97,12 +97,15 @@ def make_stable_repo(
     support_extra: str = "",
     acme: bool = False,
     changelog_commit: bool = False,
+    repository: str | None = None,
 ) -> StableRepo:
     """main: config, #1, edge-26.10.1, #2 (two.txt), #3, edge-26.11.1, #4, #5 (five.txt)."""
     repo = make_repo(tmp)
     files = {
         "pyproject.toml": PYPROJECT.format(
-            first_line=first_line, changelog_commit=str(changelog_commit).lower()
+            first_line=first_line,
+            changelog_commit=str(changelog_commit).lower(),
+            repository=f'repository = "{repository}"\n' if repository else "",
         ),
         "channels/edge.toml": EDGE_TOML,
         "channels/stable.toml": STABLE_TOML.format(maintained=maintained, extra=support_extra),
