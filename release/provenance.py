@@ -66,6 +66,8 @@ def build_statement(
     commit = commit.lower()
     if not _COMMIT.match(commit):
         raise ReleaseError(f"provenance commit {commit!r} is not a full git object id")
+    started_on = _timestamp(started, "start")
+    finished_on = _timestamp(finished, "finish")
     if finished < started:
         raise ReleaseError("provenance: the build finished before it started")
     return {
@@ -93,8 +95,8 @@ def build_statement(
                 "builder": {"id": builder_id},
                 "metadata": {
                     "invocationId": invocation_id,
-                    "startedOn": _timestamp(started, "start"),
-                    "finishedOn": _timestamp(finished, "finish"),
+                    "startedOn": started_on,
+                    "finishedOn": finished_on,
                 },
             },
         },
