@@ -20,13 +20,15 @@ sigstore-python; only ``cryptography`` and ``rfc8785`` (both sigstore deps).
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
 import os
 import struct
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -172,23 +174,45 @@ class MerkleTree:
 # --- keys and certificates -------------------------------------------------------
 
 
+def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise SigningError(f"cannot load dev Sigstore key {path}: {exc}") from exc
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise SigningError(f"{path} is not an EC private key")
+    return key
+
+
 def _load_or_make_key(state_dir: Path | None, name: str) -> ec.EllipticCurvePrivateKey:
-    if state_dir is not None:
-        path = state_dir / f"{name}.key.pem"
-        if path.exists():
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-            if not isinstance(key, ec.EllipticCurvePrivateKey):
-                raise SigningError(f"{path} is not an EC private key")
-            return key
+    path = None if state_dir is None else state_dir / f"{name}.key.pem"
+    if path is not None and path.exists():
+        return _load_key(path)
     key = ec.generate_private_key(ec.SECP256R1())
-    if state_dir is not None:
+    if path is not None:
         pem = key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        _atomic_write(state_dir / f"{name}.key.pem", pem, mode=0o600)
+        if not _publish_once(path, pem, mode=0o600):
+            return _load_key(path)  # another process created it first: use theirs
     return key
+
+
+def _publish_once(path: Path, data: bytes, *, mode: int = 0o644) -> bool:
+    """Create ``path`` with ``data`` atomically unless it exists; False if it did."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
 
 
 def _atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
@@ -243,16 +267,17 @@ def _make_ca(key: ec.EllipticCurvePrivateKey, now: datetime) -> x509.Certificate
 
 
 def _load_or_make_ca(state_dir: Path | None, key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
-    if state_dir is not None:
-        path = state_dir / "ca.crt.pem"
-        if path.exists():
+    path = None if state_dir is None else state_dir / "ca.crt.pem"
+    for _ in range(2):
+        if path is not None and path.exists():
             cert = x509.load_pem_x509_certificate(path.read_bytes())
             if cert.public_key() == key.public_key():
                 return cert
-    cert = _make_ca(key, datetime.now(UTC))
-    if state_dir is not None:
-        _atomic_write(state_dir / "ca.crt.pem", cert.public_bytes(serialization.Encoding.PEM))
-    return cert
+            raise SigningError(f"{path} does not belong to the CA key next to it")
+        cert = _make_ca(key, datetime.now(UTC))
+        if path is None or _publish_once(path, cert.public_bytes(serialization.Encoding.PEM)):
+            return cert
+    raise SigningError(f"cannot create the dev CA certificate {path}")
 
 
 def _sct_signed_data(timestamp_ms: int, issuer_key_hash: bytes, tbs: bytes) -> bytes:
@@ -310,6 +335,7 @@ class DevSigstore:
         self.entries: list[tuple[str, int]] = []  # (base64 body, integratedTime)
         self._uuids: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._log_offset = 0
         self._load_log()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -497,13 +523,10 @@ class DevSigstore:
         body = _canonical_body(proposed)
         body_b64 = _b64(body)
         leaf = _leaf_hash(body)
-        with self._lock:
+        with self._lock, self._shared_log() as append:
             integrated = int(time.time())
-            index = self.tree.append(leaf)
-            self.entries.append((body_b64, integrated))
-            uuid = leaf.hex()
-            self._uuids[uuid] = index
-            self._persist_entry(body_b64, integrated)
+            index = self._integrate(leaf, body_b64, integrated)
+            append(json.dumps({"body": body_b64, "integratedTime": integrated}) + "\n")
             return self._entry_response(index)
 
     def entry_by_uuid(self, uuid: str) -> dict[str, Any] | None:
@@ -568,26 +591,58 @@ class DevSigstore:
     def _log_path(self) -> Path | None:
         return None if self.state_dir is None else self.state_dir / "log.jsonl"
 
-    def _load_log(self) -> None:
-        path = self._log_path()
-        if path is None or not path.exists():
-            return
-        for line in path.read_text().splitlines():
+    def _integrate(self, leaf: bytes, body_b64: str, integrated: int) -> int:
+        index = self.tree.append(leaf)
+        self.entries.append((body_b64, integrated))
+        self._uuids[leaf.hex()] = index
+        return index
+
+    def _ingest(self, data: bytes) -> int:
+        """Integrate complete records from ``data``; the number of bytes consumed."""
+        end = data.rfind(b"\n") + 1
+        for line in data[:end].splitlines():
             try:
                 record = json.loads(line)
                 body_b64, integrated = str(record["body"]), int(record["integratedTime"])
                 body = base64.b64decode(body_b64, validate=True)
             except (ValueError, KeyError, TypeError):
-                continue  # a torn last line from an interrupted run
-            index = self.tree.append(_leaf_hash(body))
-            self.entries.append((body_b64, integrated))
-            self._uuids[self.tree.leaves[index].hex()] = index
+                continue  # a torn line from an interrupted run
+            self._integrate(_leaf_hash(body), body_b64, integrated)
+        return end
 
-    def _persist_entry(self, body_b64: str, integrated: int) -> None:
+    def _load_log(self) -> None:
         path = self._log_path()
-        if path is not None:
-            with path.open("a") as fh:
-                fh.write(json.dumps({"body": body_b64, "integratedTime": integrated}) + "\n")
+        if path is not None and path.exists():
+            self._log_offset = self._ingest(path.read_bytes())
+
+    @contextmanager
+    def _shared_log(self) -> Iterator[Callable[[str], None]]:
+        """Lock the persisted log, catch up with other processes' entries, then append.
+
+        Several processes may share one state directory (a release and a
+        concurrent verify-and-sign); the file lock keeps one linear log.
+        """
+        path = self._log_path()
+        if path is None:
+            yield lambda line: None
+            return
+        with path.open("a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                fh.seek(self._log_offset)
+                rest = fh.read()
+                self._log_offset += self._ingest(rest)
+                torn = bool(rest) and not rest.endswith(b"\n")
+
+                def append(line: str) -> None:
+                    fh.seek(0, os.SEEK_END)
+                    fh.write((b"\n" if torn else b"") + line.encode())
+                    fh.flush()
+                    self._log_offset = fh.tell()
+
+                yield append
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _token_claims(token: str) -> dict[str, Any]:

@@ -129,3 +129,67 @@ def test_minted_token_has_the_claims_sigstore_requires() -> None:
     assert token.identity == "edge@dev.invalid"
     assert token.issuer == "https://dev.invalid"
     assert token.in_validity_period()
+
+
+def test_instances_sharing_state_keep_one_linear_log(tmp_path: Path) -> None:
+    from release.adapters.sigstore import verify_file
+    from tests.helpers.sigstore import start_dev_instance
+
+    state = tmp_path / "shared"
+    a = start_dev_instance(state, tmp_path / "a.json")
+    b = start_dev_instance(state, tmp_path / "b.json")  # e.g. another process, same channel
+    try:
+        assert b.dev.ca_cert == a.dev.ca_cert
+        assert a.dev.url != b.dev.url
+        bundles = []
+        for i, instance in enumerate((a, b, a)):
+            f = tmp_path / f"f{i}.txt"
+            f.write_text(f"file {i}")
+            with open_signer(instance.setup(EDGE_DEV), EDGE_DEV) as signer:
+                (bundle,) = signer.sign_files([f])
+            entry = json.loads(bundle.read_text())["verificationMaterial"]["tlogEntries"][0]
+            assert int(entry["logIndex"]) == i
+            assert int(entry["inclusionProof"]["treeSize"]) == i + 1
+            bundles.append((f, bundle))
+    finally:
+        a.dev.stop()
+        b.dev.stop()
+    c = start_dev_instance(state)
+    c.dev.stop()
+    assert len(a.dev.entries) == len(c.dev.entries) == 3
+    assert c.dev.tree.root() == a.dev.tree.root()
+    for f, bundle in bundles:
+        verify_file(f, bundle, EDGE_DEV, trust_config=c.trust_config)
+
+
+def test_a_torn_log_line_is_skipped(tmp_path: Path) -> None:
+    from tests.helpers.sigstore import start_dev_instance
+
+    state = tmp_path / "torn"
+    first = start_dev_instance(state)
+    first.dev.add_entry(_hashedrekord())
+    first.dev.stop()
+    with (state / "log.jsonl").open("a") as fh:
+        fh.write('{"body": "eyJ')  # a crash mid-write
+    second = start_dev_instance(state)
+    try:
+        second.dev.add_entry(_hashedrekord())
+        assert len(second.dev.entries) == 2
+    finally:
+        second.dev.stop()
+    third = start_dev_instance(state)
+    third.dev.stop()
+    assert [e[0] for e in third.dev.entries] == [e[0] for e in second.dev.entries]
+
+
+def _hashedrekord() -> dict[str, Any]:
+    import os
+
+    return {
+        "apiVersion": "0.0.1",
+        "kind": "hashedrekord",
+        "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": os.urandom(32).hex()}},
+            "signature": {"content": "c2ln", "publicKey": {"content": "cGs="}},
+        },
+    }

@@ -50,10 +50,13 @@ class DevInstance:
         )
 
 
-def start_dev_instance(state_dir: Path) -> DevInstance:
-    """Start an instance keeping its keys and log in ``state_dir`` (caller stops ``.dev``)."""
+def start_dev_instance(state_dir: Path, trust_config: Path | None = None) -> DevInstance:
+    """Start an instance keeping its keys and log in ``state_dir`` (caller stops ``.dev``).
+
+    Its trust config goes to ``trust_config`` (default ``state_dir/trust-config.json``).
+    """
     dev = DevSigstore(state_dir).start()
-    trust_config = dev.write_trust_config(state_dir / "trust-config.json")
+    trust_config = dev.write_trust_config(trust_config or state_dir / "trust-config.json")
     return DevInstance(dev, trust_config, state_dir)
 
 
