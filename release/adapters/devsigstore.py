@@ -347,7 +347,10 @@ class DevSigstore:
             self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
             self._server.daemon_threads = True
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name="devsigstore", daemon=True
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},  # a quick stop()
+                name="devsigstore",
+                daemon=True,
             )
             self._thread.start()
         return self
