@@ -199,6 +199,8 @@ def test_dev_bundles_fail_against_public_good_root(
     # offline: the public-good trusted root embedded in sigstore-python, no network.
     with pytest.raises(VerificationError, match=r"^untrusted root"):
         verify_file(artifact, bundle, dev_identity, offline=True)
+    with pytest.raises(VerificationError, match=r"^untrusted root"):
+        verify_file(artifact, bundle, dev_identity, staging=True, offline=True)
 
 
 def test_malformed_trust_config_is_a_config_error(
