@@ -579,7 +579,8 @@ def open_signer(
     token's issuer (still verifying chain, SCT and log). In ``dev`` mode a local
     instance runs for the duration (keys in ``setup.dev_state_dir``), a token is
     minted for ``expected`` unless one is given, and its trust config is written
-    to ``trust_config_out`` (default ``<dev_state_dir>/dev-trust-config.json``).
+    to ``<dev_state_dir>/dev-trust-config.json`` and, if given, ``trust_config_out``
+    (``ReleaseSigner.trust_config_path`` names the latter, else the former).
     Raises :class:`SigningError` or :class:`VerificationError`.
     """
     environ = os.environ if env is None else env
@@ -592,8 +593,10 @@ def open_signer(
             ident = expected or Identity("release@dev.invalid", DEV_ISSUER)
             state = setup.dev_state_dir or default_dev_state_dir(environ)
             dev = DevSigstore(state).start()
-            trust_config_path = trust_config_out or state / DEV_TRUST_CONFIG_NAME
-            dev.write_trust_config(trust_config_path)
+            # The state dir always holds the current trust config (`release verify --dev`).
+            trust_config_path = dev.write_trust_config(state / DEV_TRUST_CONFIG_NAME)
+            if trust_config_out is not None:
+                trust_config_path = dev.write_trust_config(trust_config_out)
             token = setup.identity_token or dev.mint_token(ident.identity, ident.issuer)
             register_secret(token)
             trust = _load_trust_config(trust_config_path)

@@ -254,6 +254,9 @@ def test_dev_mode_starts_an_instance_and_writes_its_trust_config(
         assert signer.trust_config_path == out
     for f, b in zip(files, bundles, strict=True):
         verify_file(f, b, dev_identity, trust_config=out)
+        verify_file(
+            f, b, dev_identity, trust_config=tmp_path / "dev-state" / "dev-trust-config.json"
+        )
 
 
 def _try_open(setup: SigningSetup, expected: Identity | None) -> None:
