@@ -3,11 +3,12 @@
 Both CLIs run as fresh processes against the same local Sigstore instance
 (:class:`release.adapters.devsigstore.DevSigstore`, loopback only) and sign the
 same files with one certificate. ``release sign`` also verifies every bundle
-before writing it; the stock CLI does not. Rounds alternate between the two and
-the median wall time of each is compared. Exit status 1 if ours is slower.
+before writing it; the stock CLI does not. Rounds alternate between the two
+(and who goes first); median and best wall times are compared. Exit status 1 if
+ours is slower at the median.
 
 Environment: ``BENCH_SIGN_FILES`` (default 50), ``BENCH_SIGN_MIB`` (1),
-``BENCH_SIGN_ROUNDS`` (3).
+``BENCH_SIGN_ROUNDS`` (7).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _timed(cmd: list[str], env: dict[str, str]) -> float:
 def main() -> int:
     n_files = int(os.environ.get("BENCH_SIGN_FILES", "50"))
     mib = int(os.environ.get("BENCH_SIGN_MIB", "1"))
-    rounds = int(os.environ.get("BENCH_SIGN_ROUNDS", "3"))
+    rounds = int(os.environ.get("BENCH_SIGN_ROUNDS", "7"))
     with tempfile.TemporaryDirectory(prefix="bench-sign-") as tmp:
         root = Path(tmp)
         ours_dir, stock_dir = root / "ours", root / "stock"
@@ -70,10 +71,12 @@ def main() -> int:
             ours_cmd += [str(ours_dir / f) for f in files]
             stock_cmd = [sys.executable, "-m", "sigstore", "--trust-config", str(trust_config)]
             stock_cmd += ["sign", "--overwrite", *(str(stock_dir / f) for f in files)]
-            ours_times, stock_times = [], []
-            for _ in range(rounds):
-                stock_times.append(_timed(stock_cmd, env))
-                ours_times.append(_timed(ours_cmd, env))
+            ours_times: list[float] = []
+            stock_times: list[float] = []
+            for i in range(rounds):  # alternate who goes first: the machine is shared
+                order = [(ours_cmd, ours_times), (stock_cmd, stock_times)]
+                for cmd, times in order if i % 2 else reversed(order):
+                    times.append(_timed(cmd, env))
             entries = len(dev.entries)
         missing = [f for f in files if not (ours_dir / f"{f}.sigstore.json").is_file()]
         if missing:
@@ -82,7 +85,9 @@ def main() -> int:
     print(f"files: {n_files} x {mib} MiB, rounds: {rounds}, log entries: {entries}")
     print(f"release sign (sign + verify each): median {ours:.3f} s  {_fmt(ours_times)}")
     print(f"python -m sigstore sign:           median {stock:.3f} s  {_fmt(stock_times)}")
-    print(f"ratio ours/stock: {ours / stock:.2f} (<= 1.00 means release sign is as fast or faster)")
+    best = min(ours_times) / min(stock_times)
+    print(f"ratio ours/stock: median {ours / stock:.2f}, best {best:.2f}")
+    print("(<= 1.00 means release sign is as fast or faster)")
     return 0 if ours <= stock else 1
 
 

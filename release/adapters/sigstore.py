@@ -21,7 +21,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -333,6 +333,47 @@ def _sha256_file(path: Path) -> bytes:
     return digest.digest()
 
 
+_PREHASH_LOCK = threading.Lock()
+_PREHASHED: dict[tuple[str, int, int, int], Future[bytes]] = {}
+
+
+def _stat_key(path: Path) -> tuple[str, int, int, int]:
+    st = path.stat()
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def prehash(paths: Sequence[Path], *, max_workers: int = 4) -> None:
+    """Start hashing ``paths`` in background threads (hashlib releases the GIL).
+
+    Call it before :func:`open_signer` so digests are ready while sigstore is
+    imported and the certificate is fetched. Signing uses a digest only if the
+    file's size, mtime and inode are unchanged; otherwise it hashes again.
+    Unreadable files are skipped here and reported by the signer.
+    """
+    pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="prehash")
+    for path in paths:
+        try:
+            key = _stat_key(Path(path))
+        except OSError:
+            continue
+        with _PREHASH_LOCK:
+            _PREHASHED[key] = pool.submit(_sha256_file, Path(path))
+    pool.shutdown(wait=False)
+
+
+def _file_digest(path: Path) -> bytes:
+    """sha256 of ``path``, from :func:`prehash` when still valid. Raises OSError."""
+    key = _stat_key(path)
+    with _PREHASH_LOCK:
+        pending = _PREHASHED.pop(key, None)
+    if pending is not None:
+        try:
+            return pending.result()
+        except OSError:
+            pass
+    return _sha256_file(path)
+
+
 def _hashed(digest: bytes) -> Any:
     from sigstore.hashes import Hashed
     from sigstore_models.common.v1 import HashAlgorithm
@@ -467,7 +508,7 @@ class ReleaseSigner:
 
     def _sign_one(self, path: Path) -> str:
         try:
-            digest = _sha256_file(path)
+            digest = _file_digest(path)
         except OSError as exc:
             raise SigningError(f"cannot read {path}: {exc.strerror or exc}") from exc
         hashed = _hashed(digest)

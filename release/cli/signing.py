@@ -72,7 +72,10 @@ def _sign(args: argparse.Namespace, out: Output) -> int:
         SigningSetup,
         is_dev_trust_config,
         open_signer,
+        prehash,
     )
+
+    prehash(args.files)  # digests get ready while sigstore loads and a certificate comes
 
     mode: SigningMode = "sigstore"
     if args.dev:

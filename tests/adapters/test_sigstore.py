@@ -372,3 +372,21 @@ def test_ambient_credential_without_permission_is_a_clear_error(
         resolve_identity_token(None, {})
     assert info.value.hint is not None
     assert "id-token: write" in info.value.hint
+
+
+def test_a_file_changed_after_prehash_is_hashed_again(
+    dev_sigstore: DevInstance, dev_identity: Identity, tmp_path: Path
+) -> None:
+    import os
+
+    from release.adapters.sigstore import prehash
+
+    f = tmp_path / "late.bin"
+    f.write_bytes(b"first content")
+    prehash([f, tmp_path / "absent.bin"])
+    f.write_bytes(b"second, longer content")
+    st = f.stat()
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    with open_signer(dev_sigstore.setup(dev_identity), dev_identity) as signer:
+        (bundle,) = signer.sign_files([f])
+    verify_file(f, bundle, dev_identity, trust_config=dev_sigstore.trust_config)
