@@ -65,6 +65,29 @@ class SigningSetup:
         register_secret(self.identity_token)
 
 
+def preload() -> None:
+    """Import the sigstore modules signing needs, with the cyclic GC paused.
+
+    A CLI calls this once before signing: importing sigstore builds thousands of
+    pydantic objects, and collections during the import only re-scan them (about
+    6% of a 50-file ``release sign``). Afterwards they are frozen out of future
+    collections and the GC runs normally again.
+    """
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        import sigstore.dsse
+        import sigstore.models
+        import sigstore.sign
+        import sigstore.verify  # noqa: F401
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def bundle_path(artifact: Path) -> Path:
     """Where the bundle of ``artifact`` lives: ``<artifact>.sigstore.json``."""
     return artifact.with_name(artifact.name + BUNDLE_SUFFIX)

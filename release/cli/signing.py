@@ -73,9 +73,11 @@ def _sign(args: argparse.Namespace, out: Output) -> int:
         is_dev_trust_config,
         open_signer,
         prehash,
+        preload,
     )
 
     prehash(args.files)  # digests get ready while sigstore loads and a certificate comes
+    preload()
 
     mode: SigningMode = "sigstore"
     if args.dev:
