@@ -7,12 +7,12 @@ before writing it; the stock CLI does not. Rounds alternate between the two
 (and who goes first); median and best wall times are compared. Exit status 1 if
 ours is slower at the median.
 
-Environment: ``BENCH_SIGN_FILES`` (default 50), ``BENCH_SIGN_MIB`` (1),
-``BENCH_SIGN_ROUNDS`` (7).
+Options: ``--files`` (default 50), ``--size-mib`` (1), ``--rounds`` (7).
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import os
 import statistics
@@ -48,10 +48,13 @@ def _timed(cmd: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
-def main() -> int:
-    n_files = int(os.environ.get("BENCH_SIGN_FILES", "50"))
-    mib = int(os.environ.get("BENCH_SIGN_MIB", "1"))
-    rounds = int(os.environ.get("BENCH_SIGN_ROUNDS", "7"))
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks sign")
+    ap.add_argument("--files", type=int, default=50)
+    ap.add_argument("--size-mib", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=7)
+    args = ap.parse_args(argv)
+    n_files, mib, rounds = args.files, args.size_mib, args.rounds
     with tempfile.TemporaryDirectory(prefix="bench-sign-") as tmp:
         root = Path(tmp)
         ours_dir, stock_dir = root / "ours", root / "stock"
@@ -96,4 +99,4 @@ def _fmt(times: list[float]) -> str:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))
