@@ -174,6 +174,10 @@ def _signing_trust_config(setup: SigningSetup) -> Any:
         raise SigningError(f"cannot load the Sigstore {setup.mode} trust root: {exc}") from exc
 
 
+_ROOTS: dict[tuple[object, ...], Any] = {}
+_ROOTS_LOCK = threading.Lock()
+
+
 def load_trusted_root(
     *,
     trust_config: Path | None = None,
@@ -183,8 +187,29 @@ def load_trusted_root(
 ) -> Any:
     """The ``TrustedRoot`` to verify with; public good unless told otherwise.
 
+    Loaded once per process (files: until they change), so verifying many
+    documents does not refresh the public-good TUF repository each time.
     Raises :class:`ConfigError` when the given file is unreadable or malformed.
     """
+    source = trusted_root or trust_config
+    try:
+        stamp = (source.stat().st_mtime_ns, source.stat().st_size) if source else ()
+    except OSError:
+        stamp = ()  # reported by the loader below
+    key = (trusted_root, trust_config, staging, offline, *stamp)
+    with _ROOTS_LOCK:
+        cached = _ROOTS.get(key)
+    if cached is None:
+        cached = _load_trusted_root(trust_config, trusted_root, staging, offline)
+        if stamp or source is None:
+            with _ROOTS_LOCK:
+                _ROOTS[key] = cached
+    return cached
+
+
+def _load_trusted_root(
+    trust_config: Path | None, trusted_root: Path | None, staging: bool, offline: bool
+) -> Any:
     from sigstore.errors import Error as SigstoreError
     from sigstore.models import ClientTrustConfig, TrustedRoot
 
@@ -307,6 +332,11 @@ def _verify_artifact_with(
 ) -> None:
     from sigstore.errors import Error as SigstoreError
 
+    if bundle._dsse_envelope is not None:
+        raise VerificationError(
+            f"malformed bundle {label}: it is a DSSE attestation, not a signature over a file",
+            hint="verify provenance with `release verify --provenance BUNDLE FILE…`",
+        )
     try:
         verifier.verify_artifact(data, bundle, _policy(expected))
     except (SigstoreError, ValueError) as exc:
@@ -316,6 +346,11 @@ def _verify_artifact_with(
 def _verify_dsse_with(verifier: Any, bundle: Any, expected: Identity, label: str) -> dict[str, Any]:
     from sigstore.errors import Error as SigstoreError
 
+    if bundle._dsse_envelope is None:
+        raise VerificationError(
+            f"malformed bundle {label}: it signs a file, it is not a DSSE provenance attestation",
+            hint="verify an artifact with `release verify FILE --bundle BUNDLE`",
+        )
     try:
         payload_type, payload = verifier.verify_dsse(bundle, _policy(expected))
     except (SigstoreError, ValueError, AttributeError) as exc:

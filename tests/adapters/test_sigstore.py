@@ -126,8 +126,14 @@ def test_provenance_dsse_round_trip(
     with pytest.raises(VerificationError, match=r"^wrong identity"):
         verify_provenance(out, files, STABLE_DEV, trust_config=dev_sigstore.trust_config)
     # An artifact bundle is not provenance, and provenance is not an artifact bundle.
-    with pytest.raises(VerificationError):
+    with pytest.raises(VerificationError, match=r"^malformed bundle .*is a DSSE attestation"):
         verify_file(files[0], out, dev_identity, trust_config=dev_sigstore.trust_config)
+    with open_signer(dev_sigstore.setup(dev_identity), dev_identity) as signer:
+        (artifact_bundle,) = signer.sign_files(files[:1])
+    with pytest.raises(VerificationError, match=r"^malformed bundle .*not a DSSE provenance"):
+        verify_provenance(
+            artifact_bundle, files, dev_identity, trust_config=dev_sigstore.trust_config
+        )
 
 
 @pytest.mark.parametrize(
@@ -390,3 +396,16 @@ def test_a_file_changed_after_prehash_is_hashed_again(
     with open_signer(dev_sigstore.setup(dev_identity), dev_identity) as signer:
         (bundle,) = signer.sign_files([f])
     verify_file(f, bundle, dev_identity, trust_config=dev_sigstore.trust_config)
+
+
+def test_trusted_roots_are_loaded_once_until_the_file_changes(
+    dev_sigstore: DevInstance, tmp_path: Path
+) -> None:
+    from release.adapters.sigstore import load_trusted_root
+
+    path = tmp_path / "trust.json"
+    path.write_text(dev_sigstore.trust_config.read_text())
+    first = load_trusted_root(trust_config=path)
+    assert load_trusted_root(trust_config=path) is first
+    path.write_text(dev_sigstore.trust_config.read_text() + "\n\n")
+    assert load_trusted_root(trust_config=path) is not first
