@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "release.cli.info",
     "release.cli.releasing",
     "release.cli.builds",
+    "release.cli.signing",
 )
 
 
