@@ -28,12 +28,15 @@ import contextlib
 import errno
 import hashlib
 import os
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from release.channel import model
 from release.channel.model import (
@@ -53,7 +56,14 @@ from release.errors import ChannelError, VerificationError
 DEFAULT_EXPIRES = timedelta(days=30)
 SCHEMA_FILES = ("index.schema.json", "channel.schema.json", "line.schema.json")
 _CHUNK = 1 << 20
-Render = Callable[[int], tuple[str, bytes]]
+D = TypeVar("D")
+
+
+class _Doc(Protocol):
+    def to_bytes(self) -> bytes: ...
+
+
+DocT = TypeVar("DocT", bound=_Doc)
 Apply = Callable[[LineDocument | None, int], LineDocument]
 
 
@@ -89,40 +99,43 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def _temp_write(directory: Path, name: str, data: bytes) -> Path:
+def _temp_write(directory: Path, name: str, data: bytes, durable: bool) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / f".{name}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+    tmp = directory / f".{name}.{os.getpid()}.{threading.get_ident()}.{time.monotonic_ns()}.tmp"
     with tmp.open("xb") as fh:
         fh.write(data)
         fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            os.fsync(fh.fileno())
     return tmp
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Replace ``path`` with ``data`` atomically (temp file in the same dir + os.replace)."""
-    tmp = _temp_write(path.parent, path.name, data)
+    tmp = _temp_write(path.parent, path.name, data, durable)
     try:
         os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
-def create_immutable(path: Path, data: bytes) -> bool:
+def create_immutable(path: Path, data: bytes, *, durable: bool = True) -> bool:
     """Create ``path`` with ``data`` unless it exists. True if created or identical.
 
     False when the path already holds different bytes (never overwritten).
     """
-    tmp = _temp_write(path.parent, path.name, data)
+    tmp = _temp_write(path.parent, path.name, data, durable)
     try:
         os.link(tmp, path)
     except FileExistsError:
         return path.read_bytes() == data
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
     return True
 
 
@@ -162,10 +175,22 @@ class _Lock:
 class ChannelStore:
     """A channel store rooted at a local directory (or a checkout of a pages branch)."""
 
-    def __init__(self, root: Path, *, lock_timeout: float = 120.0, max_attempts: int = 1000):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        lock_timeout: float = 120.0,
+        max_attempts: int = 1000,
+        durable: bool = True,
+    ) -> None:
         self.root = Path(root)
         self.lock_timeout = lock_timeout
         self.max_attempts = max_attempts
+        # durable=False skips fsync (tests, benchmarks on throwaway stores)
+        self.durable = durable
+        # Parsed immutable documents by (path, sha256): safe to reuse, they never change.
+        self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     # --- reading -------------------------------------------------------------
 
@@ -201,14 +226,32 @@ class ChannelStore:
         if index is None or name not in index.channels:
             return None
         pin = index.channels[name].document
-        return model.parse_channel(self._pinned(pin, "channel document"), pin.path).document
+        return self._pinned_doc(pin, "channel document", model.parse_channel)
 
     def read_line(self, channel: ChannelDocument, line: str) -> LineDocument | None:
         entry = channel.entry(line)
         if entry is None:
             return None
-        data = self._pinned(entry.document, "line document")
-        return model.parse_line_document(data, entry.document.path).document
+        return self._pinned_doc(entry.document, "line document", model.parse_line_document)
+
+    def _pinned_doc(
+        self, pin: model.Pin, what: str, parse: Callable[[bytes, str], model.Parsed[D]]
+    ) -> D:
+        key = (pin.path, pin.sha256)
+        with self._cache_lock:
+            if key in self._cache:
+                if self.path(pin.path).stat().st_size != pin.length:
+                    raise ChannelError(f"{what} {pin.path} changed on disk")
+                return self._cache[key]  # type: ignore[no-any-return]
+        doc = parse(self._pinned(pin, what), pin.path).document
+        self._remember(key, doc)
+        return doc
+
+    def _remember(self, key: tuple[str, str], doc: Any) -> None:
+        with self._cache_lock:
+            self._cache[key] = doc
+            while len(self._cache) > 64:
+                self._cache.popitem(last=False)
 
     def file_ref(self, rel: str) -> FileRef:
         """Size and sha256 of the store file ``rel``. Raises ChannelError if missing."""
@@ -275,18 +318,20 @@ class ChannelStore:
     def _write_versioned(
         self,
         start: int,
-        render: Render,
+        render: Callable[[int], tuple[str, DocT]],
         signer: DocumentSigner | None,
-    ) -> tuple[int, str, bytes]:
+    ) -> tuple[int, str, bytes, DocT]:
         """Write the first free version ``>= start`` of a document; sign it."""
         version = start
         for _ in range(self.max_attempts):
-            rel, data = render(version)
+            rel, doc = render(version)
+            data = doc.to_bytes()
             target = self.path(rel)
-            if create_immutable(target, data):
+            if create_immutable(target, data, durable=self.durable):
                 if signer is not None and not bundle_path(target).exists():
                     signer.sign(target)
-                return version, rel, data
+                self._remember((rel, hashlib.sha256(data).hexdigest()), doc)
+                return version, rel, data, doc
             version += 1
         raise ChannelError(f"no free document version after {start} ({self.max_attempts} tried)")
 
@@ -296,12 +341,12 @@ class ChannelStore:
             data = (pkg / name).read_bytes()
             target = self.path(f"schema/{name}")
             if self._read(f"schema/{name}") != data:
-                atomic_write(target, data)
+                atomic_write(target, data, durable=self.durable)
 
     def _swap_index(
         self,
         base: int,
-        build: Render,
+        build: Callable[[int], tuple[str, Index]],
         signer: DocumentSigner | None,
     ) -> tuple[bool, int, str]:
         """Compare-and-swap under the lock. Returns (swapped, version, path)."""
@@ -310,9 +355,9 @@ class ChannelStore:
             now_version = 0 if current is None else model.parse_index(current).document.version
             if now_version != base:
                 return False, now_version, ""
-            version, rel, data = self._write_versioned(base + 1, build, signer)
+            version, rel, data, _ = self._write_versioned(base + 1, build, signer)
             self._install_schemas()
-            atomic_write(self.path(INDEX_PATH), data)
+            atomic_write(self.path(INDEX_PATH), data, durable=self.durable)
             return True, version, rel
 
     def publish(
@@ -473,8 +518,8 @@ class ChannelStore:
         now: datetime,
         expires_in: timedelta,
         project: str,
-    ) -> Render:
-        def build(version: int) -> tuple[str, bytes]:
+    ) -> Callable[[int], tuple[str, Index]]:
+        def build(version: int) -> tuple[str, Index]:
             doc = model.next_index(
                 prev,
                 project=project,
@@ -485,7 +530,7 @@ class ChannelStore:
                 expires_in=expires_in,
                 version=version,
             )
-            return model.index_version_path(version), doc.to_bytes()
+            return model.index_version_path(version), doc
 
         return build
 
@@ -564,26 +609,23 @@ class ChannelStore:
                 1,
             )
 
-        def render_line(v: int) -> tuple[str, bytes]:
-            new = apply(prev_line, v)
-            return model.line_document_path(channel.name, line, v), new.to_bytes()
+        def render_line(v: int) -> tuple[str, LineDocument]:
+            return model.line_document_path(channel.name, line, v), apply(prev_line, v)
 
-        lv, lrel, ldata = self._write_versioned(
+        lv, lrel, ldata, line_doc = self._write_versioned(
             prev_line.version + 1 if prev_line else 1, render_line, signer
         )
-        line_doc = model.parse_line_document(ldata).document
         lpin = model.pin_for(lrel, lv, ldata)
 
-        def render_channel(v: int) -> tuple[str, bytes]:
+        def render_channel(v: int) -> tuple[str, ChannelDocument]:
             new = model.update_channel(
                 doc, line_doc, lpin, signer=ident, policy=channel.support, now=now, version=v
             )
-            return model.channel_document_path(channel.name, v), new.to_bytes()
+            return model.channel_document_path(channel.name, v), new
 
-        cv, crel, cdata = self._write_versioned(
+        cv, crel, cdata, cdoc = self._write_versioned(
             doc.version + 1 if doc else 1, render_channel, signer
         )
-        cdoc = model.parse_channel(cdata).document
         entry = model.channel_entry(cdoc, model.pin_for(crel, cv, cdata), template)
         build = self._index_builder(prev, channel.name, entry, ident, now, expires_in, project)
         ok, version, rel = self._swap_index(base, build, signer)

@@ -22,6 +22,8 @@ _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_BAD_SEGMENT_RE = re.compile(r"(?:^|/)\.{0,2}(?:/|$)")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class DocumentError(ChannelError, ValueError):
@@ -182,10 +184,9 @@ def relpath(value: Any, where: str) -> str:
     text = string(value, where)
     if _SCHEME_RE.match(text) or text.startswith(("/", "\\")) or "\\" in text:
         fail(f"{where} {text[:80]!r} must be a relative path inside the channel store")
-    parts = text.split("/")
-    if any(p in ("", ".", "..") for p in parts):
+    if _BAD_SEGMENT_RE.search(text):
         fail(f"{where} {text[:80]!r} must not contain '..', '.' or empty segments")
-    if any(ord(c) < 0x20 or c == "\x7f" for c in text):
+    if _CONTROL_RE.search(text):
         fail(f"{where} contains control characters")
     return text
 
