@@ -627,14 +627,15 @@ class Pin:
         """Refuse ``data`` unless it is exactly the pinned document (mix-and-match guard)."""
         if len(data) != self.length:
             fail(
-                f"{what} is {len(data)} bytes, its pin says {self.length}",
-                "the document does not match the index that pins it (mix-and-match)",
+                f"{what} is {len(data)} bytes, its pin says {self.length} (mix-and-match)",
+                "the document does not match the index or document that pins it",
             )
         digest = hashlib.sha256(data).hexdigest()
         if digest != self.sha256:
             fail(
-                f"{what} has sha256 {digest[:16]}…, its pin says {self.sha256[:16]}…",
-                "the document does not match the index that pins it (mix-and-match)",
+                f"{what} has sha256 {digest[:16]}…, its pin says {self.sha256[:16]}… "
+                "(mix-and-match)",
+                "the document does not match the index or document that pins it",
             )
 
 

@@ -8,7 +8,9 @@ import it lazily, so read paths (``release channel latest``) never load sigstore
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -54,16 +56,20 @@ def _sigstore_adapter() -> Any:
 class SigstoreDocumentSigner:
     """A :class:`DocumentSigner` over an object with ``sign_files(paths) -> list[Path]``.
 
-    Build it from an already open signer (``release.adapters.sigstore.open_signer(...)``)
-    or with :meth:`open`, which passes its keyword arguments to ``open_signer``.
+    Build it from an already open ``ReleaseSigner`` (``with open_signer(setup, identity)
+    as s: SigstoreDocumentSigner(s)``) or with :meth:`open`, which passes its arguments
+    to ``release.adapters.sigstore.open_signer``.
     """
 
     def __init__(self, files_signer: Any) -> None:
         self._signer = files_signer
 
     @classmethod
-    def open(cls, **kwargs: Any) -> SigstoreDocumentSigner:
-        return cls(_sigstore_adapter().open_signer(**kwargs))
+    @contextlib.contextmanager
+    def open(cls, *args: Any, **kwargs: Any) -> Iterator[SigstoreDocumentSigner]:
+        """``with SigstoreDocumentSigner.open(setup, identity) as signer:`` (see open_signer)."""
+        with _sigstore_adapter().open_signer(*args, **kwargs) as files_signer:
+            yield cls(files_signer)
 
     def sign(self, path: Path) -> Path:
         bundles = list(self._signer.sign_files([path]))
