@@ -8,9 +8,7 @@ oversized response is cut off, never buffered.
 from __future__ import annotations
 
 import ipaddress
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -85,15 +83,21 @@ def check_url(url: str) -> urllib.parse.SplitResult:
     )
 
 
-class _SafeRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(
-        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
-    ) -> Any:
-        try:
-            check_url(newurl)
-        except UsageError as exc:
-            raise FetchError(f"refusing redirect to {newurl!r}") from exc
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+def _opener() -> Any:
+    # urllib.request (http.client, ssl, email) loads only when a URL is fetched.
+    import urllib.request
+
+    class SafeRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(
+            self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+        ) -> Any:
+            try:
+                check_url(newurl)
+            except UsageError as exc:
+                raise FetchError(f"refusing redirect to {newurl!r}") from exc
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return urllib.request.build_opener(SafeRedirects())
 
 
 class HttpFetcher:
@@ -104,9 +108,14 @@ class HttpFetcher:
         self.base = base_url if base_url.endswith("/") else base_url + "/"
         self.description = self.base
         self.timeout = timeout
-        self._opener = urllib.request.build_opener(_SafeRedirects())
+        self._opener: Any = None
 
     def chunks(self, path: str) -> Iterator[bytes]:
+        import urllib.error
+        import urllib.request
+
+        if self._opener is None:
+            self._opener = _opener()
         url = self.base + urllib.parse.quote(_check_rel(path))
         # The scheme was checked by check_url (https, or http on loopback only).
         headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}

@@ -78,8 +78,8 @@ def world(tmp_path: Path) -> World:
 
 
 def refused(world: World, match: str, **kwargs: Any) -> VerificationError:
+    c = world.client(**kwargs)
     with pytest.raises(VerificationError, match=match) as info:
-        c = world.client(**kwargs)
         c.verify_all()
     return info.value
 
@@ -134,7 +134,8 @@ def test_channel_document_not_matching_its_pin(world: World) -> None:
     shutil.copy(older, world.root / pin["path"])  # a genuine, signed, other document
     refused(
         world,
-        r"channel document channels/stable/v\d+.json has sha256 .*, its pin says .* \(mix-and-match\)",
+        r"channel document channels/stable/v\d+.json has sha256 .*, its pin says .* "
+        r"\(mix-and-match\)",
     )
 
 
@@ -483,7 +484,7 @@ def test_http_source_on_loopback(world: World, tmp_path: Path) -> None:
         c = ChannelClient(HttpFetcher(url), now=NOW, verifier=world.keys.verifier())
         assert c.latest("stable", "2.14") == "2.14.1"
         files = c.download("stable", "2.15.1", tmp_path / "dl", os_name="darwin")
-        assert [f.name for f in files][0] == "demo-stable-2.15.1-darwin-arm64.tar.gz"
+        assert files[0].name == "demo-stable-2.15.1-darwin-arm64.tar.gz"
         with pytest.raises(FetchError, match=r"HTTP 404"):
             read_capped(HttpFetcher(url), "missing.json", 100, "file")
     for bad in ("http://example.com/", "ftp://127.0.0.1/", "file:///tmp/x"):
@@ -491,6 +492,32 @@ def test_http_source_on_loopback(world: World, tmp_path: Path) -> None:
             check_url(bad)
     assert check_url("https://example.com/channel/").hostname == "example.com"
     assert check_url("http://[::1]:8000/").hostname == "::1"
+
+
+def test_redirect_off_loopback_is_refused() -> None:
+    import http.server
+    import threading
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", "http://198.51.100.7/index.json")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        with pytest.raises(FetchError, match=r"refusing redirect to 'http://198.51.100.7/"):
+            read_capped(HttpFetcher(url), "index.json", 1000, "index")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def test_errors_are_release_errors_with_one_line_messages(world: World) -> None:
