@@ -20,6 +20,7 @@ Every function here takes values (including ``now``) and returns values.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -103,12 +104,17 @@ class Parsed(Generic[D]):
 # --- small helpers -------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65536)
+def _parse_version(kind: str, text: str) -> AnyVersion:
+    if kind == "edge":
+        return EdgeVersion.parse(text)
+    return StableVersion.parse(text)
+
+
 def parse_version(kind: str, text: str, where: str = "version") -> AnyVersion:
     """``text`` as an edge (``YY.M.N``) or stable (``X.Y.Z``) version. Raises DocumentError."""
     try:
-        if kind == "edge":
-            return EdgeVersion.parse(text)
-        return StableVersion.parse(text)
+        return _parse_version(kind, text)  # versions are immutable values: cache the parse
     except InvalidVersion as exc:
         fail(f"{where}: {exc.message} in a {kind} channel")
 
@@ -117,9 +123,14 @@ def _line_of(kind: str, text: str, where: str) -> str:
     return str(parse_version(kind, text, where).line)
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse_line(text: str) -> Line:
+    return parse_line(text)
+
+
 def _check_line(text: str, where: str) -> Line:
     try:
-        return parse_line(text)
+        return _parse_line(text)
     except UsageError:
         fail(f"{where} {text[:40]!r} is not a line X.Y")
 

@@ -1,0 +1,1 @@
+"""Reproducible timing scripts: ``python -m benchmarks NAME`` runs ``bench_NAME.py``."""
