@@ -6,7 +6,7 @@ state file read), (2) the cost of publishing release 10,001 versus release 11
 (in-process ``ChannelStore.publish``, fsync on, unsigned so only store work is
 timed; each new release is a patch on the newest line), and (3) document sizes.
 
-Targets: ``latest`` median ≤ 150 ms; publish(10,001) ≤ 2 × publish(11).
+Targets: ``latest`` median <= 150 ms; publish(10,001) <= 2x publish(11).
 Exit status 1 when a target is missed.
 
 Environment: ``BENCH_CHANNEL_LINES`` (200), ``BENCH_CHANNEL_PER_LINE`` (50),
@@ -94,7 +94,7 @@ def _release(version: str, at: datetime, store: ChannelStore | None = None) -> R
 
 
 def build_store(root: Path, lines: int, per_line: int, start: datetime) -> datetime:
-    """Write a store of ``lines`` × ``per_line`` releases directly (pure model + files)."""
+    """Write a store of ``lines`` x ``per_line`` releases directly (pure model + files)."""
     store = ChannelStore(root)
     channel: model.ChannelDocument | None = None
     at = start
@@ -153,8 +153,23 @@ def time_publishes(root: Path, line: int, first_patch: int, at: datetime, n: int
     return times
 
 
-def time_latest(root: Path, rounds: int) -> tuple[list[float], str]:
+def time_latest(root: Path, rounds: int, pycache: Path | None) -> tuple[list[float], str]:
+    """Wall time of fresh ``release channel latest`` processes.
+
+    With ``pycache``, the package's bytecode is compiled first into that prefix (what an
+    installed wheel has); without, every run compiles the source tree (what a checkout
+    under PYTHONDONTWRITEBYTECODE=1 does).
+    """
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if pycache is not None:
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)  # the warm-up run fills it for stdlib too
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", str(ROOT / "release")], env=env, check=True
+        )
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env.pop("PYTHONPYCACHEPREFIX", None)
     state = Path(tempfile.mkdtemp(prefix="bench-state-"))
     cmd = [*RELEASE, "channel", "latest", "--source", str(root), "--state-dir", str(state)]
     out = ""
@@ -185,7 +200,8 @@ def main() -> int:
         channel_size = (big / "channels/stable/v1.json").stat().st_size
         line_size = max(p.stat().st_size for p in (big / "channels/stable/lines").rglob("v*.json"))
 
-        latest, answer = time_latest(big, rounds)
+        latest, answer = time_latest(big, rounds, Path(tmp) / "pycache")
+        latest_nocache, _ = time_latest(big, rounds, None)
         baseline = []
         for _ in range(rounds):
             s = time.perf_counter()
@@ -206,17 +222,19 @@ def main() -> int:
     ratio = pub_big / pub_small
     print(f"store: {total} releases in {lines} lines (built in {build_s:.1f} s)")
     print(
-        f"sizes: index.json {index_size} B (after 5 more publishes {after} B); "
+        f"sizes: index.json {index_size} B (after {rounds} more publishes {after} B); "
         f"channel document {channel_size} B; largest line document {line_size} B"
     )
     print(
         f"release channel latest -> {answer}: median {lat_med * 1000:.0f} ms, best "
-        f"{min(latest) * 1000:.0f} ms over {rounds} runs (python -c pass: median "
-        f"{statistics.median(baseline) * 1000:.0f} ms)  target <= 150 ms"
+        f"{min(latest) * 1000:.0f} ms over {rounds} runs with bytecode cached (as installed); "
+        f"{statistics.median(latest_nocache) * 1000:.0f} ms compiling the source each run; "
+        f"python -c pass {statistics.median(baseline) * 1000:.0f} ms  target <= 150 ms"
     )
     print(
-        f"publish release {total + 1}…{total + rounds}: median {pub_big * 1000:.1f} ms; publish release 11…{10 + rounds}: "
-        f"median {pub_small * 1000:.1f} ms; ratio {ratio:.2f}  target <= 2.00"
+        f"publish release {total + 1}..{total + rounds}: median {pub_big * 1000:.1f} ms; "
+        f"publish release 11..{10 + rounds}: median {pub_small * 1000:.1f} ms; "
+        f"ratio {ratio:.2f}  target <= 2.00"
     )
     ok = lat_med <= 0.150 and ratio <= 2.0
     print("result:", "ok" if ok else "TARGET MISSED")

@@ -1407,3 +1407,142 @@ def line_consistent(entry: LineEntry, doc: LineDocument, channel: ChannelDocumen
             f"line {entry.line}: channel document says latest {entry.latest} of "
             f"{entry.releases}, the line document says {doc.latest} of {len(doc.releases)}"
         )
+
+
+# --- the same transitions on canonical dicts (the store's fast path) -----------------
+#
+# A publisher's previous documents were validated when they were published and are
+# read back through their pins, so the store need not rebuild thousands of records to
+# append one. These functions give byte-identical results to add_release /
+# update_channel / channel_entry (tests/channel/test_fastpath.py) while checking
+# everything about the new release and the ordering invariants of the line.
+
+
+def append_release_dict(
+    prev: Mapping[str, Any] | None,
+    release: Release,
+    *,
+    project: str,
+    channel: str,
+    kind: str,
+    tag_format: str,
+    signer: Identity,
+    now: datetime,
+    version: int,
+) -> dict[str, Any]:
+    """:func:`add_release` on the canonical dict of the previous line document."""
+    v = parse_version(kind, release.version, f"release {release.version!r}")
+    line = str(v.line)
+    if str(v) != release.version:
+        fail(f"release {release.version!r} is not in normal form ({v})")
+    expected_tag = _check_tag_format(tag_format, kind, "tag_format").format(v)
+    if release.tag != expected_tag:
+        fail(
+            f"release {release.version} has tag {release.tag!r}, the {channel} channel "
+            f"tags it {expected_tag!r}",
+            "an edge release cannot enter a stable channel (or the reverse)",
+        )
+    if release.from_edge is not None and kind != "stable":
+        fail(f"release {release.version}: from_edge is only for stable releases")
+    releases: list[Any] = []
+    latest: str | None = None
+    if prev is not None:
+        if prev["line"] != line or prev["channel"] != channel:
+            fail(
+                f"release {release.version} belongs to {channel}/{line}, not "
+                f"{prev['channel']}/{prev['line']}"
+            )
+        releases = list(prev["releases"])
+        versions = [r["version"] for r in releases]
+        if release.version in versions:
+            fail(
+                f"{channel} {release.version} is already published",
+                "published releases are immutable; withdraw it and publish a new version",
+            )
+        top = parse_version(kind, versions[-1])  # releases are kept in version order
+        if not top < v:
+            fail(
+                f"{channel} {release.version} is not above {top}, the highest release of "
+                f"line {line}",
+                "versions of a line only move forward",
+            )
+        latest = prev["latest"]
+    if release.active:
+        latest = release.version  # above every earlier version of the line
+    releases.append(release.to_dict())
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "type": TYPE_LINE,
+        "project": project,
+        "channel": channel,
+        "kind": kind,
+        "tag_format": tag_format,
+        "line": line,
+        "version": version,
+        "generated_at": sj.format_time(now),
+        "signer": _identity_dict(signer),
+        "latest": latest,
+        "releases": releases,
+    }
+
+
+def update_channel_dict(
+    prev: Mapping[str, Any] | None,
+    line_doc: Mapping[str, Any],
+    pin: Pin,
+    *,
+    signer: Identity,
+    policy: SupportPolicy,
+    now: datetime,
+    version: int,
+) -> dict[str, Any]:
+    """:func:`update_channel` on canonical dicts."""
+    kind = line_doc["kind"]
+    line = line_doc["line"]
+    entries: dict[str, dict[str, Any]] = {e["line"]: dict(e) for e in prev["lines"]} if prev else {}
+    old = entries.get(line)
+    first = min((r["published_at"] for r in line_doc["releases"]), default=sj.format_time(now))
+    entries[line] = {
+        "line": line,
+        "latest": line_doc["latest"],
+        "support": old["support"] if old else {"phase": "active", "released": first[:10]},
+        "document": pin.to_dict(),
+        "releases": len(line_doc["releases"]),
+    }
+    released = {k: sj.day(e["support"].get("released"), "released") for k, e in entries.items()}
+    support = compute_support(kind, released, policy, now.date())
+    ordered = sorted(entries, key=lambda s: _check_line(s, "line"))
+    lines = []
+    for k in ordered:
+        entry = entries[k]
+        entry["support"] = support[k].to_dict()
+        lines.append(entry)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "type": TYPE_CHANNEL,
+        "project": line_doc["project"],
+        "channel": line_doc["channel"],
+        "kind": kind,
+        "tag_format": line_doc["tag_format"],
+        "version": version,
+        "generated_at": sj.format_time(now),
+        "signer": _identity_dict(signer),
+        "latest": _max_version(kind, (e["latest"] for e in lines)),
+        "lines": lines,
+    }
+
+
+def channel_entry_dict(doc: Mapping[str, Any], pin: Pin, signer_template: Identity) -> ChannelEntry:
+    """:func:`channel_entry` of a channel document given as a canonical dict."""
+    return ChannelEntry(
+        kind=doc["kind"],
+        tag_format=doc["tag_format"],
+        signer=signer_template,
+        latest=doc["latest"],
+        document=pin,
+        lines={
+            e["line"]: LineSummary(e["latest"], Support.from_dict(e["support"], "support"))
+            for e in doc["lines"]
+            if e["support"]["phase"] != "eol"
+        },
+    )

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from release.channel import model
+from release.channel import strictjson as sj
 from release.channel.model import (
     INDEX_PATH,
     Artifact,
@@ -64,7 +65,8 @@ class _Doc(Protocol):
 
 
 DocT = TypeVar("DocT", bound=_Doc)
-Apply = Callable[[LineDocument | None, int], LineDocument]
+Raw = dict[str, Any]
+Apply = Callable[[Raw | None, int], Raw]
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,7 @@ class ChannelStore:
         # durable=False skips fsync (tests, benchmarks on throwaway stores)
         self.durable = durable
         # Parsed immutable documents by (path, sha256): safe to reuse, they never change.
-        self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     # --- reading -------------------------------------------------------------
@@ -237,7 +239,7 @@ class ChannelStore:
     def _pinned_doc(
         self, pin: model.Pin, what: str, parse: Callable[[bytes, str], model.Parsed[D]]
     ) -> D:
-        key = (pin.path, pin.sha256)
+        key = ("obj", pin.path, pin.sha256)
         with self._cache_lock:
             if key in self._cache:
                 if self.path(pin.path).stat().st_size != pin.length:
@@ -247,7 +249,7 @@ class ChannelStore:
         self._remember(key, doc)
         return doc
 
-    def _remember(self, key: tuple[str, str], doc: Any) -> None:
+    def _remember(self, key: tuple[str, str, str], doc: Any) -> None:
         with self._cache_lock:
             self._cache[key] = doc
             while len(self._cache) > 64:
@@ -330,7 +332,11 @@ class ChannelStore:
             if create_immutable(target, data, durable=self.durable):
                 if signer is not None and not bundle_path(target).exists():
                     signer.sign(target)
-                self._remember((rel, hashlib.sha256(data).hexdigest()), doc)
+                digest = hashlib.sha256(data).hexdigest()
+                if isinstance(doc, _RawDoc):  # never mutated: the next attempt reuses it
+                    self._remember(("raw", rel, digest), doc.raw)
+                else:
+                    self._remember(("obj", rel, digest), doc)
                 return version, rel, data, doc
             version += 1
         raise ChannelError(f"no free document version after {start} ({self.max_attempts} tried)")
@@ -395,8 +401,8 @@ class ChannelStore:
             )
         self.verify_release_files(release, verifier)
 
-        def apply(prev_line: LineDocument | None, version: int) -> LineDocument:
-            return model.add_release(
+        def apply(prev_line: Raw | None, version: int) -> Raw:
+            return model.append_release_dict(
                 prev_line,
                 release,
                 project=project,
@@ -418,7 +424,7 @@ class ChannelStore:
             ident=ident,
             template=template,
             expires_in=expires_in,
-            same=lambda doc: doc.release(release.version) == release,
+            same=lambda doc: _release_in(doc, release.version) == release,
         )
 
     def withdraw(
@@ -445,11 +451,11 @@ class ChannelStore:
             raise ChannelError(exc.message, hint=exc.hint) from exc
         ident = template.for_line(line)
 
-        def apply(prev_line: LineDocument | None, doc_version: int) -> LineDocument:
+        def apply(prev_line: Raw | None, doc_version: int) -> Raw:
             if prev_line is None:
                 raise ChannelError(f"{channel.name} has no release {version} to withdraw")
-            return model.withdraw(
-                prev_line,
+            new = model.withdraw(
+                LineDocument.from_dict(prev_line),
                 version,
                 reason=reason,
                 now=now,
@@ -457,9 +463,10 @@ class ChannelStore:
                 replacement=replacement,
                 doc_version=doc_version,
             )
+            return new.to_dict()
 
-        def same(doc: LineDocument) -> bool:
-            r = doc.release(version)
+        def same(doc: Raw) -> bool:
+            r = _release_in(doc, version)
             return (
                 r is not None
                 and r.withdrawal is not None
@@ -546,7 +553,7 @@ class ChannelStore:
         ident: Identity,
         template: Identity,
         expires_in: timedelta,
-        same: Callable[[LineDocument], bool],
+        same: Callable[[Raw], bool],
     ) -> PublishResult:
         for attempt in range(1, self.max_attempts + 1):
             try:
@@ -571,6 +578,18 @@ class ChannelStore:
             hint="another publisher keeps moving the index; retry later",
         )
 
+    def _pinned_raw(self, pin: model.Pin, what: str) -> Raw:
+        """The canonical dict of a pinned document (checked against its pin; cached)."""
+        key = ("raw", pin.path, pin.sha256)
+        with self._cache_lock:
+            if key in self._cache:
+                if self.path(pin.path).stat().st_size != pin.length:
+                    raise ChannelError(f"{what} {pin.path} changed on disk")
+                return self._cache[key]  # type: ignore[no-any-return]
+        raw = sj.loads(self._pinned(pin, what), what=pin.path)
+        self._remember(key, raw)
+        return raw
+
     def _attempt(
         self,
         channel: ChannelConfig,
@@ -583,12 +602,17 @@ class ChannelStore:
         ident: Identity,
         template: Identity,
         expires_in: timedelta,
-        same: Callable[[LineDocument], bool],
+        same: Callable[[Raw], bool],
     ) -> PublishResult | None:
-        """One compute-and-swap; None when another publisher moved the index first."""
+        """One compute-and-swap; None when another publisher moved the index first.
+
+        Previous documents are handled as canonical dicts (they were validated when
+        published and are read through their pins); new ones are built with the
+        model's dict transitions, which give the same bytes as the object ones.
+        """
         prev = self.read_index()
         base = prev.version if prev else 0
-        doc = self.read_channel(channel.name, prev) if prev else None
+        doc: Raw | None = None
         if prev is not None and channel.name in prev.channels:
             current = prev.channels[channel.name]
             if (current.kind, current.tag_format) != (channel.kind, channel.tag_format.template):
@@ -597,36 +621,57 @@ class ChannelStore:
                     f"{current.tag_format!r}; the configuration says {channel.kind} "
                     f"{channel.tag_format.template!r}"
                 )
-        prev_line = self.read_line(doc, line) if doc else None
+            doc = self._pinned_raw(current.document, "channel document")
+        old_entry = next((e for e in doc["lines"] if e["line"] == line), None) if doc else None
+        prev_line: Raw | None = None
+        if old_entry is not None:
+            lpin_old = model.Pin.from_dict(old_entry["document"], "document")
+            prev_line = self._pinned_raw(lpin_old, "line document")
         if prev is not None and doc is not None and prev_line is not None and same(prev_line):
-            line_entry = doc.entry(line)
             return PublishResult(
                 base,
                 model.index_version_path(base),
                 prev.channels[channel.name].document.path,
-                line_entry.document.path if line_entry else None,
+                old_entry["document"]["path"] if old_entry else None,
                 False,
                 1,
             )
 
-        def render_line(v: int) -> tuple[str, LineDocument]:
-            return model.line_document_path(channel.name, line, v), apply(prev_line, v)
+        def render_line(v: int) -> tuple[str, _RawDoc]:
+            return model.line_document_path(channel.name, line, v), _RawDoc(apply(prev_line, v))
 
         lv, lrel, ldata, line_doc = self._write_versioned(
-            prev_line.version + 1 if prev_line else 1, render_line, signer
+            prev_line["version"] + 1 if prev_line else 1, render_line, signer
         )
         lpin = model.pin_for(lrel, lv, ldata)
 
-        def render_channel(v: int) -> tuple[str, ChannelDocument]:
-            new = model.update_channel(
-                doc, line_doc, lpin, signer=ident, policy=channel.support, now=now, version=v
+        def render_channel(v: int) -> tuple[str, _RawDoc]:
+            new = model.update_channel_dict(
+                doc, line_doc.raw, lpin, signer=ident, policy=channel.support, now=now, version=v
             )
-            return model.channel_document_path(channel.name, v), new
+            return model.channel_document_path(channel.name, v), _RawDoc(new)
 
         cv, crel, cdata, cdoc = self._write_versioned(
-            doc.version + 1 if doc else 1, render_channel, signer
+            doc["version"] + 1 if doc else 1, render_channel, signer
         )
-        entry = model.channel_entry(cdoc, model.pin_for(crel, cv, cdata), template)
+        entry = model.channel_entry_dict(cdoc.raw, model.pin_for(crel, cv, cdata), template)
         build = self._index_builder(prev, channel.name, entry, ident, now, expires_in, project)
         ok, version, rel = self._swap_index(base, build, signer)
         return PublishResult(version, rel, crel, lrel, True, 1) if ok else None
+
+
+class _RawDoc:
+    """A document as its canonical dict (what the store's fast path writes)."""
+
+    def __init__(self, raw: Raw) -> None:
+        self.raw = raw
+
+    def to_bytes(self) -> bytes:
+        return sj.dumps(self.raw)
+
+
+def _release_in(doc: Raw, version: str) -> Release | None:
+    for r in doc["releases"]:
+        if r.get("version") == version:
+            return Release.from_dict(r, f"release {version}")
+    return None
