@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "release.cli.releasing",
     "release.cli.builds",
     "release.cli.signing",
+    "release.cli.channel",
 )
 
 
