@@ -21,8 +21,13 @@ def project(repo: Repo) -> Repo:
     return make_project(repo)
 
 
-def assert_refused(repo: Repo, args: list[str], *fragments: str,
-                   env: dict[str, str] | None = None, out: Path | None = None) -> str:
+def assert_refused(
+    repo: Repo,
+    args: list[str],
+    *fragments: str,
+    env: dict[str, str] | None = None,
+    out: Path | None = None,
+) -> str:
     out = out or repo.path / "dist" / "channel"
     before, channel_before = repo.snapshot(), tree_digest(out)
     proc = run_release(repo, "edge", *DATE, "--sign", "dev", "--out", str(out), *args, env=env)
@@ -58,8 +63,11 @@ def test_every_problem_is_reported_at_once(project: Repo) -> None:
 
 def test_shallow_clone(project: Repo, tmp_path: Path) -> None:
     shallow = tmp_path / "shallow"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{project.origin}", str(shallow)],
-                   env=project.env, check=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{project.origin}", str(shallow)],
+        env=project.env,
+        check=True,
+    )
     clone = Repo(shallow, project.origin, project.env)
     assert_refused(clone, [], "shallow clone", "--unshallow")
 
@@ -126,8 +134,7 @@ def test_failing_build_changes_nothing(project: Repo) -> None:
 
 
 def test_build_with_unexpected_files(project: Repo) -> None:
-    _commit_pyproject(project, PYPROJECT.replace(
-        '"tool-{version}-linux-amd64", ', ""))
+    _commit_pyproject(project, PYPROJECT.replace('"tool-{version}-linux-amd64", ', ""))
     assert_refused(project, [], "unexpected tool-26.11.1-linux-amd64")
 
 
@@ -139,8 +146,9 @@ def test_no_build_configured(project: Repo) -> None:
 def test_not_a_repository(tmp_path: Path, repo: Repo) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "release", "--repo", str(tmp_path), "status"],
-        capture_output=True, text=True, env={**os.environ, **repo.env,
-                                             "PYTHONPATH": str(Path(__file__).parents[2])},
+        capture_output=True,
+        text=True,
+        env={**os.environ, **repo.env, "PYTHONPATH": str(Path(__file__).parents[2])},
         check=False,
     )
     assert proc.returncode != 0

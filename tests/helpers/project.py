@@ -80,15 +80,20 @@ def make_project(repo: Repo, *, extra_files: dict[str, str] | None = None) -> Re
     return repo
 
 
-def run_release(repo: Repo, *args: str, env: dict[str, str] | None = None,
-                check: bool = False) -> subprocess.CompletedProcess[str]:
+def run_release(
+    repo: Repo, *args: str, env: dict[str, str] | None = None, check: bool = False
+) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess, as a user would."""
     full_env = {**os.environ, **repo.env, **(env or {})}
     root = Path(__file__).resolve().parents[2]
     full_env["PYTHONPATH"] = str(root) + os.pathsep + full_env.get("PYTHONPATH", "")
     proc = subprocess.run(
         [sys.executable, "-m", "release", "--repo", str(repo.path), *args],
-        capture_output=True, text=True, env=full_env, cwd=repo.path, check=False,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=repo.path,
+        check=False,
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"release {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")

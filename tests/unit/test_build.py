@@ -13,8 +13,9 @@ CTX = BuildContext(version="26.11.1", pep440="2026.11.1", tag="edge-26.11.1", py
 WRITE = "import pathlib,sys; [pathlib.Path(a).write_text(a) for a in sys.argv[1:]]"
 
 
-def spec(*outputs: str, artifacts: tuple[str, ...] | None = None,
-         targets: tuple[str, ...] = ()) -> BuildSpec:
+def spec(
+    *outputs: str, artifacts: tuple[str, ...] | None = None, targets: tuple[str, ...] = ()
+) -> BuildSpec:
     return BuildSpec(
         name="t",
         command=("{python}", "-c", WRITE, *outputs),
@@ -45,8 +46,9 @@ def test_missing_and_extra_files_are_errors(tmp_path: Path) -> None:
 
 
 def test_failing_command_reports_exit_code_and_output(tmp_path: Path) -> None:
-    s = BuildSpec("boom", ("{python}", "-c", "import sys; print('compiler says no'); sys.exit(3)"),
-                  ("x",))
+    s = BuildSpec(
+        "boom", ("{python}", "-c", "import sys; print('compiler says no'); sys.exit(3)"), ("x",)
+    )
     with pytest.raises(BuildError, match="exit code 3") as info:
         run_builds([s], CTX, src=tmp_path, out=tmp_path / "o")
     assert "compiler says no" in (info.value.hint or "")
