@@ -11,6 +11,7 @@ Expected identities:
   ``--dev`` is given or the ``--trust-config`` file is a dev trust config written
   by ``release sign --dev``. ``--dev`` alone verifies against the dev trust config in
   the dev state directory.
+* Signer identities templated with ``{line}`` (per stable line) need ``--line X.Y``.
 
 sigstore is imported inside the handlers (through ``release.adapters.sigstore``).
 """
