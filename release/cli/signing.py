@@ -11,6 +11,7 @@ Expected identities:
   ``--dev`` is given or the ``--trust-config`` file is a dev trust config written
   by ``release sign --dev``. ``--dev`` alone verifies against the dev trust config in
   the dev state directory.
+* Signer identities templated with ``{line}`` (per stable line) need ``--line X.Y``.
 
 sigstore is imported inside the handlers (through ``release.adapters.sigstore``).
 """
@@ -36,6 +37,7 @@ def register(sub: Any) -> None:
     where.add_argument("--dev", action="store_true", help="use a local, untrusted dev instance")
     sign.add_argument("--identity-token", help="OIDC token (else SIGSTORE_IDENTITY_TOKEN / CI)")
     sign.add_argument("--channel", help="verify bundles against this channel's signer")
+    sign.add_argument("--line", help="stable line X.Y, for signers templated with {line}")
     sign.add_argument("--dev-state", type=Path, help="dev instance keys and log (with --dev)")
     sign.add_argument(
         "--trust-config-out", type=Path, help="with --dev: also write its trust config here"
@@ -50,6 +52,7 @@ def register(sub: Any) -> None:
     who.add_argument("--identity", help="exact certificate identity (SAN)")
     who.add_argument("--channel", help="read the identity from channels/NAME.toml")
     verify.add_argument("--issuer", help="exact OIDC issuer (with --identity)")
+    verify.add_argument("--line", help="stable line X.Y, for signers templated with {line}")
     root = verify.add_mutually_exclusive_group()
     root.add_argument("--trusted-root", type=Path, help="a Sigstore trusted_root.json")
     root.add_argument("--trust-config", type=Path, help="a Sigstore ClientTrustConfig")
@@ -91,9 +94,7 @@ def _sign(args: argparse.Namespace, out: Output) -> int:
     dev = bool(args.dev or (args.trust_config and is_dev_trust_config(args.trust_config)))
     expected: Identity | None = None
     if args.channel or args.dev:
-        config = load_config(args.repo)
-        channel = config.channel(args.channel) if args.channel else config.edge
-        expected = channel.expected_signer(dev=dev)
+        expected = _channel_signer(args, dev)
     setup = SigningSetup(
         mode=mode,
         trust_config=args.trust_config,
@@ -126,7 +127,22 @@ def _expected(args: argparse.Namespace, dev: bool) -> Identity:
         return Identity(args.identity, args.issuer)
     if args.issuer:
         raise UsageError("--issuer goes with --identity; --channel reads both from the channel")
-    return load_config(args.repo).channel(args.channel).expected_signer(dev=dev)
+    return _channel_signer(args, dev)
+
+
+def _channel_signer(args: argparse.Namespace, dev: bool) -> Identity:
+    """The channel's [signer] / [dev-signer] (the edge channel when none is named)."""
+    config = load_config(args.repo)
+    channel = config.channel(args.channel) if args.channel else config.edge
+    ident = channel.expected_signer(dev=dev)
+    if args.line:
+        return ident.for_line(args.line)
+    if "{line}" in ident.identity:
+        raise UsageError(
+            f"channel {channel.name!r} signs per stable line ({ident.identity})",
+            hint="pass --line X.Y",
+        )
+    return ident
 
 
 def _verify(args: argparse.Namespace, out: Output) -> int:

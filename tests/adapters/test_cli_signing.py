@@ -261,3 +261,26 @@ def test_round_trip_with_the_stock_sigstore_cli(
         "https://dev.invalid",
     )
     assert wrong.returncode != 0
+
+
+def test_line_templated_signers_need_the_line(run: Run, project: Path, tmp_path: Path) -> None:
+    (project / "channels" / "stable.toml").write_text(
+        'name = "stable"\nkind = "stable"\n[dev-signer]\n'
+        'identity = "stable-{line}@dev.invalid"\nissuer = "https://dev.invalid"\n'
+    )
+    f = _artifact(tmp_path)
+    state = str(tmp_path / "dev-state")
+    code, _, err = run("sign", str(f), "--dev", "--dev-state", state, "--channel", "stable")
+    assert code == 2
+    assert "pass --line X.Y" in err
+    code, out, err = run(
+        "sign", str(f), "--dev", "--dev-state", state, "--channel", "stable", "--line", "2.15"
+    )
+    assert code == 0, err
+    assert "identity stable-2.15@dev.invalid" in out
+    verify = ("verify", str(f), "--dev", "--dev-state", state, "--channel", "stable")
+    code, out, err = run(*verify, "--line", "2.15")
+    assert code == 0, err
+    code, _, err = run(*verify, "--line", "2.14")
+    assert code == 3
+    assert err.startswith("error: wrong identity")
