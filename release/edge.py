@@ -49,7 +49,7 @@ def plan_edge(git: Git, config: ProjectConfig, opts: RunOptions) -> ReleasePlan:
         problems.append(f"HEAD {head[:12]} is already released as {released_here[0]}")
     version: EdgeVersion | None = None
     try:
-        version = next_edge([v for _, v in edges], opts.now.date())
+        version = next_edge([v for _, v in edges], opts.today)
     except UsageError as exc:
         problems.append(usage_problem(exc))
     tag = channel.tag_format.format(version) if version else None
@@ -74,7 +74,7 @@ def plan_edge(git: Git, config: ProjectConfig, opts: RunOptions) -> ReleasePlan:
     previous = max(edges, key=lambda tv: tv[1], default=None)
     rev_range = [head, f"^{previous[0].commit}"] if previous else [head]
     commits = git.log(rev_range, no_merges=False)
-    notes = render_section(tag, opts.now.date(), commits, repository=config.repository)
+    notes = render_section(tag, opts.today, commits, repository=config.repository)
     ctx = BuildContext(version=str(version), pep440=pep440(version), tag=tag)
     artifacts = tuple(a.name for a in plan_artifacts(config.builds, ctx, Path(".")))
     return ReleasePlan(

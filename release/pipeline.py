@@ -16,7 +16,7 @@ import shutil
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +50,12 @@ EventSink = Callable[[str, str, str], None]  # (step, state, detail)
 
 @dataclass(frozen=True)
 class RunOptions:
+    """How to run. ``now`` (the real UTC clock, read once by the CLI) stamps documents;
+    ``day`` (``--date``, default ``now``'s date) only chooses the version."""
+
     out: Path
     now: datetime
+    day: date | None = None
     sign: str = "auto"  # auto | sigstore | staging | dev | none
     identity_token: str | None = None
     trust_config: Path | None = None
@@ -59,6 +63,10 @@ class RunOptions:
     dry_run: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
     assembled: Path | None = None  # artifacts merged by `release assemble` (split builds)
+
+    @property
+    def today(self) -> date:
+        return self.day or self.now.date()
 
 
 @dataclass(frozen=True)
@@ -210,6 +218,8 @@ class Run:
                 _fault_hook(step)
             self.journal.done = True
             self.journal.save()
+            # Everything staged now lives under releases/<tag>/; keep only the journal.
+            shutil.rmtree(self.stage, ignore_errors=True)
         finally:
             self._close_signer()
         return self.summary()
@@ -374,10 +384,62 @@ class Run:
         names = sorted(p.name for p in self.stage.iterdir() if not p.name.startswith("."))
         for name in names:
             _place_immutable(self.stage / name, dest / name)
-        from release.channel_publish import publish_release
+        rel = str(dest.relative_to(self.opts.out))
+        if self.plan.sign_mode == "none":
+            self.emit("publish", "warn", "unsigned: files written, channel index NOT updated")
+            return {
+                "release_dir": rel,
+                "index_version": None,
+                "skipped": "unsigned releases are never listed in the channel index",
+            }
+        result = self._publish_to_channel()
+        return {"release_dir": rel, **result}
 
-        result = publish_release(self, dest)
-        return {"release_dir": str(dest.relative_to(self.opts.out)), **result}
+    def _publish_to_channel(self) -> dict[str, Any]:
+        """Record the release in the channel documents, then swap index.json (last)."""
+        from release.channel import model
+        from release.channel.signing import SigstoreDocumentSigner
+        from release.channel.store import ChannelStore
+
+        tag = self.plan.tag
+        store = ChannelStore(self.opts.out)
+        artifacts = tuple(
+            store.describe_artifact(
+                tag, a["name"], kind=_artifact_kind(a["name"]), os=a["os"], arch=a["arch"]
+            )
+            for a in self.journal.result("build")["artifacts"]
+        )
+        prov = store.file_ref(f"releases/{tag}/{PROVENANCE_BUNDLE}")
+        record = model.Release(
+            version=str(self.plan.version),
+            tag=tag,
+            published_at=datetime.fromisoformat(self.journal.inputs["plan"]["now"]),
+            source=model.Source(
+                repository=self.config.repository or str(self.config.root),
+                commit=self.release_commit,
+                ref=f"refs/tags/{tag}",
+            ),
+            signer=self.expected_identity,
+            artifacts=artifacts,
+            notes=self.plan.notes,
+            provenance=model.Provenance(path=prov.path, size=prov.size, sha256=prov.sha256),
+            checksums=store.file_ref(f"releases/{tag}/{SUMS}"),
+            from_edge=self.plan.cut_from,
+        )
+        result = store.publish(
+            self.channel,
+            record,
+            project=self.config.project,
+            now=self.opts.now,
+            signer=SigstoreDocumentSigner(self._open_signer()),
+            dev=self.plan.sign_mode == "dev",
+        )
+        return {
+            "index_version": result.index_version,
+            "index_document": result.index_document,
+            "channel_document": result.channel_document,
+            "changed": result.changed,
+        }
 
     def step_push(self) -> dict[str, Any]:
         refs = [f"refs/heads/{self.plan.branch}", f"refs/tags/{self.plan.tag}"]
@@ -463,8 +525,11 @@ class Run:
             from release.adapters.sigstore import SigningSetup, open_signer
 
             mode = self.plan.sign_mode
+            setup_mode: Any = (
+                "trust-config" if mode == "sigstore" and self.opts.trust_config else mode
+            )
             setup = SigningSetup(
-                mode=mode if mode != "sigstore" or not self.opts.trust_config else "trust-config",
+                mode=setup_mode,
                 trust_config=self.opts.trust_config,
                 identity_token=self.opts.identity_token,
                 dev_state_dir=work_root(self.opts.out) / "dev-sigstore",
@@ -474,6 +539,7 @@ class Run:
                 setup,
                 expected,
                 trust_config_out=self.stage / DEV_TRUST_CONFIG if mode == "dev" else None,
+                env=self.opts.env,
             )
             self._signer = self._signer_cm.__enter__()
         return self._signer
@@ -561,6 +627,14 @@ def _place_immutable(src: Path, dest: Path) -> None:
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     shutil.copyfile(src, tmp)
     os.replace(tmp, dest)
+
+
+def _artifact_kind(name: str) -> str:
+    if name.endswith(".whl"):
+        return "wheel"
+    if name.endswith((".tar.gz", ".tgz", ".zip", ".tar.xz", ".tar.zst")):
+        return "archive"
+    return "binary"
 
 
 def _digest_dict(d: Digest) -> dict[str, Any]:

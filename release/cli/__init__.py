@@ -23,6 +23,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "release.cli.info",
     "release.cli.releasing",
     "release.cli.builds",
+    "release.cli.signing",
+    "release.cli.channel",
 )
 
 
@@ -62,7 +64,44 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    _accept_globals_anywhere(parser)
     return parser
+
+
+def _accept_globals_anywhere(parser: argparse.ArgumentParser) -> None:
+    """Let ``--json``, ``--repo`` and ``-v`` also follow the (sub)command name.
+
+    ``release status --json`` is what people type; the sub-parser copies default to
+    SUPPRESS so a value given before the command is not reset.
+    """
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for child in set(action.choices.values()):
+            taken = {opt for a in child._actions for opt in a.option_strings}
+            if "--json" not in taken:
+                child.add_argument(
+                    "--json",
+                    action="store_true",
+                    default=argparse.SUPPRESS,
+                    help="machine-readable output",
+                )
+            if "--repo" not in taken:
+                child.add_argument(
+                    "--repo",
+                    type=Path,
+                    default=argparse.SUPPRESS,
+                    help="git repository to work on (default: .)",
+                )
+            if "-v" not in taken and "--verbose" not in taken:
+                child.add_argument(
+                    "-v",
+                    "--verbose",
+                    action="count",
+                    default=argparse.SUPPRESS,
+                    help="more logging",
+                )
+            _accept_globals_anywhere(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,6 +114,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReleaseError as err:
         out.error(err)
         return err.exit_code
+    except BrokenPipeError:
+        # `release … | head`: the reader left; not an error worth a traceback.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         out.error(ReleaseError("interrupted"))
         return 130

@@ -121,14 +121,13 @@ def run_options(args: argparse.Namespace, root: Path) -> Any:
 
     config = load_config(root)
     now = datetime.now(UTC).replace(microsecond=0)
-    if args.date:
-        day = parse_date(args.date)
-        now = now.replace(year=day.year, month=day.month, day=day.day)
+    day = parse_date(args.date) if args.date else None
     out = args.out if args.out is not None else root / config.out
     register_secret(args.identity_token)
     opts = RunOptions(
         out=out.resolve(),
         now=now,
+        day=day,
         sign=args.sign,
         identity_token=args.identity_token,
         trust_config=args.trust_config,

@@ -1,0 +1,305 @@
+"""``release channel …``: the consumer side of a channel index.
+
+``latest`` is the fast read path: it checks structure, pins, expiry and the state
+file but does not import sigstore (``--verify`` adds signature checks). ``verify``,
+``download`` and ``check`` always verify signatures. Exit codes: 0 ok, 2 usage,
+3 verification failed; ``check`` exits 0 when up to date, 1 when action is advised
+(patch, newer line, EOL, withdrawn) and 3 when the answer is unknown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from release.channel.client import (
+    Anchor,
+    ChannelClient,
+    Limits,
+    StateFile,
+    default_state_dir,
+    load_anchors,
+)
+from release.channel.fetch import fetcher_for
+from release.channel.signing import DocumentVerifier
+from release.cli._output import Output
+from release.errors import ChannelError, ReleaseError, UsageError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "channel",
+        help="read, verify and download releases from a channel index",
+        description=__doc__.split("\n\n")[1] if __doc__ else None,
+    )
+    sub = parser.add_subparsers(dest="channel_command", metavar="ACTION")
+    sub.required = True
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--source",
+        help="channel store: a directory or https:// URL "
+        "(default: $RELEASE_CHANNEL_SOURCE, else [tool.release] out)",
+    )
+    common.add_argument("--channel", help="channel name (default: stable if present)")
+    common.add_argument(
+        "--state-dir", type=Path, help="client state (default: $XDG_STATE_HOME/release-channels)"
+    )
+    common.add_argument(
+        "--channels-dir",
+        type=Path,
+        help="trust the signers of these channels/*.toml (default: trust on first use, then pin)",
+    )
+    common.add_argument("--trust-config", type=Path, help="Sigstore ClientTrustConfig JSON")
+    common.add_argument("--trusted-root", type=Path, help="Sigstore trusted root JSON")
+    common.add_argument("--staging", action="store_true", help="Sigstore staging instance")
+    common.add_argument(
+        "--offline",
+        action="store_true",
+        help="do not refresh the Sigstore trust root over the network",
+    )
+    common.add_argument("--max-index-size", type=int, default=Limits.index, help=argparse.SUPPRESS)
+
+    p = sub.add_parser("latest", parents=[common], help="print the latest version")
+    p.add_argument("--line", help="latest of one line X.Y")
+    p.add_argument("--tag", action="store_true", help="print the tag instead of the version")
+    p.add_argument("--verify", action="store_true", help="also verify signatures (sigstore)")
+    p.set_defaults(handler=cmd_latest)
+
+    p = sub.add_parser("list", parents=[common], help="lines with phase, EOL and latest")
+    p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser("show", parents=[common], help="one release: files, digests, signer")
+    p.add_argument("version")
+    p.set_defaults(handler=cmd_show)
+
+    p = sub.add_parser("verify", parents=[common], help="verify every document and signature")
+    p.set_defaults(handler=cmd_verify)
+
+    p = sub.add_parser("download", parents=[common], help="download and verify artifacts")
+    p.add_argument("version")
+    p.add_argument("--os", dest="os_name", help="e.g. linux, darwin, windows")
+    p.add_argument("--arch", help="e.g. amd64, arm64")
+    p.add_argument("--name", help="one artifact by file name")
+    p.add_argument("--to", type=Path, required=True, help="directory to put the files in")
+    p.set_defaults(handler=cmd_download)
+
+    p = sub.add_parser(
+        "check", parents=[common], help="is VERSION up to date, patched, EOL or withdrawn?"
+    )
+    p.add_argument("version")
+    p.set_defaults(handler=cmd_check)
+
+    p = sub.add_parser("page", parents=[common], help="render the static index.html")
+    p.add_argument("--out", type=Path, help="output file (default: SOURCE/index.html)")
+    p.set_defaults(handler=cmd_page)
+
+
+def make_verifier(args: argparse.Namespace) -> DocumentVerifier:
+    """The Sigstore verifier chosen by --trust-config / --trusted-root / --staging."""
+    from release.channel.signing import SigstoreDocumentVerifier
+
+    return SigstoreDocumentVerifier(
+        trust_config=args.trust_config,
+        trusted_root=args.trusted_root,
+        staging=args.staging,
+        offline=args.offline,
+    )
+
+
+def _source(args: argparse.Namespace) -> str:
+    if args.source:
+        return str(args.source)
+    env = os.environ.get("RELEASE_CHANNEL_SOURCE")
+    if env:
+        return env
+    from release.config import load_config
+
+    out = load_config(args.repo).root / load_config(args.repo).out
+    if (out / "index.json").is_file():
+        return str(out)
+    raise UsageError(
+        "no channel source given", hint="pass --source DIR|URL or set RELEASE_CHANNEL_SOURCE"
+    )
+
+
+def _client(args: argparse.Namespace, *, verify: bool, state: bool = True) -> ChannelClient:
+    now = datetime.now(UTC).replace(microsecond=0)  # the one clock reading of this run
+    source = _source(args)
+    anchors: dict[str, Anchor] | None = None
+    if args.channels_dir is not None:
+        anchors = load_anchors(args.channels_dir)
+    state_file = None
+    if state:
+        state_file = StateFile(args.state_dir or default_state_dir(), source)
+    return ChannelClient(
+        fetcher_for(source),
+        now=now,
+        verifier=make_verifier(args) if verify else None,
+        state=state_file,
+        anchors=anchors,
+        limits=Limits(index=args.max_index_size),
+    )
+
+
+def _channel_name(args: argparse.Namespace, client: ChannelClient) -> str:
+    if args.channel:
+        return str(args.channel)
+    names = sorted(client.index().channels)
+    return "stable" if "stable" in names else names[0]
+
+
+def _finish(client: ChannelClient, out: Output) -> None:
+    for w in client.warnings:
+        out.warn(w)
+    client.save_state()
+
+
+def cmd_latest(args: argparse.Namespace, out: Output) -> int:
+    client = _client(args, verify=args.verify)
+    name = _channel_name(args, client)
+    version = client.latest(name, args.line)
+    if version is None:
+        where = f"line {args.line} of {name}" if args.line else f"channel {name}"
+        raise ChannelError(f"{where} has no active release")
+    doc = client.channel(name)
+    from release.channel.model import parse_version
+    from release.versions import TagFormat
+
+    tag = TagFormat(doc.tag_format).format(parse_version(doc.kind, version))
+    _finish(client, out)
+    out.result(
+        tag if args.tag else version,
+        {
+            "channel": name,
+            "line": args.line,
+            "version": version,
+            "tag": tag,
+            "signatures_verified": client.verifies_signatures,
+        },
+    )
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, out: Output) -> int:
+    client = _client(args, verify=False)
+    names = [args.channel] if args.channel else sorted(client.index().channels)
+    rows: list[str] = []
+    data: dict[str, Any] = {}
+    for name in names:
+        doc = client.channel(name)
+        data[name] = {"kind": doc.kind, "latest": doc.latest, "lines": []}
+        rows.append(f"{name} ({doc.kind}): latest {doc.latest or 'none'}")
+        for e in reversed(doc.lines):
+            s = e.support
+            rows.append(
+                f"  {e.line:<8} {s.phase:<12} released {s.released or '-'}  "
+                f"eol {s.eol or '-'}  latest {e.latest or '-'}"
+            )
+            data[name]["lines"].append(
+                {
+                    "line": e.line,
+                    "latest": e.latest,
+                    "phase": s.phase,
+                    "released": str(s.released) if s.released else None,
+                    "eol": str(s.eol) if s.eol else None,
+                }
+            )
+    _finish(client, out)
+    out.result("\n".join(rows), data)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, out: Output) -> int:
+    client = _client(args, verify=False)
+    name = _channel_name(args, client)
+    _, release = client.find(name, args.version)
+    lines = [
+        f"{release.tag} ({name}) {release.status}",
+        f"published {release.published_at.isoformat()} from {release.source.repository}"
+        f" {release.source.commit} ({release.source.ref})",
+        f"signer {release.signer.identity} ({release.signer.issuer})",
+    ]
+    if release.withdrawal is not None:
+        lines.append(
+            f"withdrawn: {release.withdrawal.reason}"
+            + (f"; use {release.withdrawal.replacement}" if release.withdrawal.replacement else "")
+        )
+    for a in release.artifacts:
+        lines.append(f"  {a.name}  {a.platform}  {a.size} bytes  sha256 {a.sha256}")
+    _finish(client, out)
+    out.result("\n".join(lines), release.to_dict())
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace, out: Output) -> int:
+    client = _client(args, verify=True)
+    counts = client.verify_all()
+    index = client.index()
+    _finish(client, out)
+    out.result(
+        f"verified index v{index.version}: {counts['channels']} channels, "
+        f"{counts['lines']} lines, {counts['releases']} releases",
+        {"index_version": index.version, **counts},
+    )
+    return 0
+
+
+def cmd_download(args: argparse.Namespace, out: Output) -> int:
+    client = _client(args, verify=True)
+    name = _channel_name(args, client)
+    paths = client.download(
+        name, args.version, args.to, os_name=args.os_name, arch=args.arch, name=args.name
+    )
+    _finish(client, out)
+    out.result("\n".join(f"verified {p}" for p in paths), {"files": [str(p) for p in paths]})
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, out: Output) -> int:
+    client = _client(args, verify=True)
+    try:
+        name = _channel_name(args, client)
+    except ReleaseError as err:  # a check never turns a failed verification into "ok"
+        out.result(f"unknown: {err.message}", {"status": "unknown", "reason": err.message})
+        return 3
+    result = client.check(name, args.version)
+    if result.status != "unknown":
+        _finish(client, out)
+    out.result(
+        result.message,
+        {
+            "status": result.status,
+            "version": result.version,
+            "channel": name,
+            "latest_in_line": result.latest_in_line,
+            "latest": result.latest,
+            "message": result.message,
+            **result.data,
+        },
+    )
+    return {"up-to-date": 0, "unknown": 3}.get(result.status, 1)
+
+
+def cmd_page(args: argparse.Namespace, out: Output) -> int:
+    from release.channel.page import render_page
+    from release.channel.store import atomic_write
+
+    client = _client(args, verify=False, state=False)
+    index = client.index()
+    channels = {n: client.channel(n) for n in index.channels}
+    lines = {(n, e.line): client.line(n, e.line) for n, d in channels.items() for e in d.lines}
+    text = render_page(index, channels, lines, now=client.now)
+    target = args.out
+    if target is None:
+        source = _source(args)
+        if "://" in source:
+            raise UsageError("--out is required when the source is a URL")
+        target = Path(source) / "index.html"
+    atomic_write(target, text.encode("utf-8"))
+    _finish(client, out)
+    out.result(f"wrote {target}", {"page": str(target)})
+    return 0
