@@ -9,6 +9,7 @@ for a new line.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from release.adapters.build import BuildContext, plan_artifacts
 from release.adapters.git import Commit, Git, TagInfo
+from release.checksums import atomic_write
 from release.config import ChannelConfig, Identity, ProjectConfig
 from release.errors import (
     ConfigError,
@@ -683,6 +685,16 @@ class StableRequest:
     force_eol: bool = False
     conflict_branch: bool = False
 
+    def key(self) -> dict[str, object]:
+        """What makes two requests the same release (for re-runs)."""
+        return {
+            "action": self.action,
+            "line": self.line,
+            "from_edge": self.from_edge,
+            "picks": sorted(self.picks),
+            "label": self.label,
+        }
+
 
 def release_stable(
     git: Git, config: ProjectConfig, opts: RunOptions, emit: EventSink, request: StableRequest
@@ -697,6 +709,15 @@ def release_stable(
     if request.action == "cut" and line is None:
         versions = [v for _, v in stable_releases(git, channel)]
         line = str(next_minor(versions, config.first_line).line)
+        if versions:  # the same cut again, from the same edge: a re-run of the newest line
+            newest = str(max(versions).line)
+            cut = _finished_journal(opts, f"{channel.name}-{newest}")
+            if (
+                cut is not None
+                and _recorded_request(cut.path.parent) == request.key()
+                and cut.inputs["plan"].get("cut_from") == _edge_to_cut(git, config, request)
+            ):
+                line = newest
     if request.action not in ("cut", "point", "backport"):
         raise UsageError(f"unknown stable action {request.action!r}")
     if line is None:
@@ -730,22 +751,48 @@ def release_stable(
         planned.append(make_plan())
         return planned[-1]
 
+    work = work_root(opts.out) / journal_name
     finished = _finished_journal(opts, journal_name)
-    # Picks name a new release: a finished one of this line is history, not a re-run
-    # (unless it still has to be pushed: `--push` after a local release pushes that one).
-    if new_picks and finished is not None and (not opts.push or "push" in finished.steps):
+    same_request = _recorded_request(work) == request.key()
+    # Picks name a new release: a finished release of this line is history unless this is
+    # the very same request again (a re-run: already released, or now --push it).
+    if new_picks and finished is not None and not same_request:
         if opts.dry_run:
             plan = make_plan()
             return RunResult(plan, "planned", plan.to_dict())
-        done = finished.path.parent / "done"
-        done.mkdir(parents=True, exist_ok=True)
-        finished.path.replace(done / f"{finished.inputs['plan']['tag']}.json")
+        archive = finished.path.parent / "done"
+        archive.mkdir(parents=True, exist_ok=True)
+        finished.path.replace(archive / f"{finished.inputs['plan']['tag']}.json")
     try:
-        return run_release(git, config, channel, opts, remember, emit, journal_name=journal_name)
+        result = run_release(git, config, channel, opts, remember, emit, journal_name=journal_name)
     except CherryPickConflict as exc:
         if not request.conflict_branch or not planned:
             raise
         raise _conflict_branch(git, config, opts, planned[-1], exc) from exc
+    if result.state == "released":
+        atomic_write(work / REQUEST_FILE, json.dumps(request.key()).encode())
+    return result
+
+
+REQUEST_FILE = "request.json"
+
+
+def _edge_to_cut(git: Git, config: ProjectConfig, request: StableRequest) -> str | None:
+    if request.from_edge:
+        return request.from_edge
+    edges = [
+        (v, t.name)
+        for t in git.tags()
+        if isinstance(v := config.edge.tag_format.parse(t.name), EdgeVersion)
+    ]
+    return max(edges)[1] if edges else None
+
+
+def _recorded_request(work: Path) -> object:
+    try:
+        return json.loads((work / REQUEST_FILE).read_bytes())
+    except (OSError, ValueError):
+        return None
 
 
 def _finished_journal(opts: RunOptions, journal_name: str) -> Journal | None:
