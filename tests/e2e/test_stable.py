@@ -185,3 +185,33 @@ def test_vendor_channel_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixtu
         ("2.14", "acme-2.14.x", 1)
     ]
     assert ledger["lines"][0]["entries"][0]["main_commit"] == sr.shas["2"]
+
+
+def test_changelog_commits_go_on_the_line_branch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sr = make_stable_repo(tmp_path, changelog_commit=True)
+    out = tmp_path / "out"
+    main_before = sr.head_of("main")
+    assert _release(capsys, sr, out, "cut")[1]["tag"] == "stable-2.14.0"
+    assert _release(capsys, sr, out, "point", "2.14", "--pick", "#5")[1]["tag"] == "stable-2.14.1"
+    assert sr.repo.git("log", "--format=%s", "edge-26.11.1..2.14.x").splitlines() == [
+        "Release stable-2.14.1",
+        "fix: five (#5)",
+        "Release stable-2.14.0",
+    ]
+    changelog = sr.repo.git("show", "2.14.x:CHANGELOG.md")
+    assert changelog.index("## [stable-2.14.1]") < changelog.index("## [stable-2.14.0]")
+    assert "cut from edge-26.11.1" in changelog
+    assert sr.head_of("stable-2.14.1^{commit}") == sr.head_of("2.14.x")
+    assert sr.head_of("main") == main_before
+    assert "stable-2.14" not in sr.repo.git("show", "main:CHANGELOG.md")
+    # the ledger tells the release commits apart from the backport
+    code = main(["--json", "--repo", str(sr.path), "stable", "ledger", "2.14"])
+    entries = json.loads(capsys.readouterr().out)["lines"][0]["entries"]
+    assert code == 0
+    assert [(e["subject"], e["main_commit"]) for e in entries] == [
+        ("Release stable-2.14.0", None),
+        ("fix: five (#5)", sr.shas["5"]),
+        ("Release stable-2.14.1", None),
+    ]
