@@ -42,6 +42,7 @@ from release.pipeline import (
     RunOptions,
     RunResult,
     check_common,
+    github_slug,
     raise_problems,
     resolve_sign_mode,
     run_release,
@@ -573,17 +574,6 @@ def _validate_picks(git: Git, main_ref: str, specs: Sequence[str], problems: lis
             continue
         if not git.is_ancestor(sha, main_ref):
             problems.append(f"pick {spec} ({sha[:12]}) is not on {source}")
-
-
-def github_slug(repository: str | None) -> str | None:
-    """``OWNER/NAME`` of a repository URL (web or git remote form), or ``None``."""
-    from release.changelog import normalize_repository_url
-
-    url = normalize_repository_url(repository)
-    if url is None:
-        return None
-    path = url.split("/", 3)[3]
-    return path if path.count("/") == 1 else None
 
 
 def _github_client(opts: RunOptions) -> GitHubClient:

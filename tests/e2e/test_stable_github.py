@@ -107,3 +107,25 @@ def test_conflict_branch_with_push_opens_a_draft_pr(
     )
     assert "stable-2.14.1" not in sr.tags()
     assert not (tmp_path / "out").exists()
+
+
+def test_pushed_backport_from_a_fresh_clone_is_never_github_latest(
+    sr: StableRepo, server: GitHubStandIn, tmp_path: Path
+) -> None:
+    """The line exists only on origin (as in a CI checkout): the local branch is created
+    at the release commit, branch and tag are pushed, and the backport's GitHub release
+    is published with make_latest=false."""
+    sr.repo.git("push", "-q", "origin", "2.14.x", "2.15.x", "--tags")
+    sr.repo.git("branch", "-D", "2.14.x", "2.15.x")
+    sr.repo.git("fetch", "-q", "origin")
+    opts = sr.opts(tmp_path, env=_env(server), push=True, sign="dev")
+    request = StableRequest("backport", line="2.14", picks=("#2",))
+    result = release_stable(sr.git, sr.config(), opts, lambda *e: None, request)
+    assert result.state == "released"
+    remote = sr.repo.git("ls-remote", "origin", "refs/heads/2.14.x", "refs/tags/stable-2.14.1^{}")
+    assert [line.split("\t")[0] for line in remote.splitlines()] == [sr.head_of("2.14.x")] * 2
+    assert sr.repo.git("log", "-1", "--format=%s", "2.14.x") == "fix: two (#2)"
+    (release,) = server.releases.values()
+    assert (release.tag_name, release.draft) == ("stable-2.14.1", False)
+    assert server.make_latest_seen[-1] == "false"
+    assert server.latest_release_id is None
