@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import signal
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -208,11 +209,13 @@ class Run:
                     self.emit(step, "skip", "done in an earlier run")
                     continue
                 self.emit(step, "start", "")
+                started = time.perf_counter()
                 try:
                     result = getattr(self, f"step_{step}")()
                 except ReleaseError:
                     self.emit(step, "fail", "")
                     raise
+                result["seconds"] = round(time.perf_counter() - started, 4)
                 self.journal.record(step, result)
                 self.emit(step, "done", _describe(step, result))
                 _fault_hook(step)
@@ -597,6 +600,7 @@ class Run:
             else None,
             "index": str(out / "index.json"),
             "pushed": "push" in self.journal.steps,
+            "seconds": {k: v.get("seconds") for k, v in self.journal.steps.items()},
             "github": self.journal.steps.get("github"),
         }
 
