@@ -1,1 +1,1 @@
-"""Reproducible timing scripts: ``python -m benchmarks NAME`` runs ``bench_NAME.py``."""
+"""Reproducible timing scripts: ``python -m benchmarks NAME`` runs ``bench_NAME.main()``."""

@@ -1,4 +1,8 @@
-"""Run benchmarks: ``python -m benchmarks NAME…`` (``all`` runs every ``bench_*.py``)."""
+"""``python -m benchmarks NAME [ARGS…]`` runs ``benchmarks/bench_NAME.py:main(ARGS)``.
+
+``python -m benchmarks all`` (or no name) runs every benchmark with default arguments;
+``python -m benchmarks --list`` names them.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +11,32 @@ import sys
 from pathlib import Path
 
 
-def main(argv: list[str]) -> int:
+def available() -> list[str]:
     here = Path(__file__).resolve().parent
-    available = sorted(p.stem.removeprefix("bench_") for p in here.glob("bench_*.py"))
-    names = argv or ["all"]
-    if names == ["all"]:
-        names = available
-    unknown = [n for n in names if n not in available]
-    if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available)}")
+    return sorted(p.stem.removeprefix("bench_") for p in here.glob("bench_*.py"))
+
+
+def run(name: str, argv: list[str]) -> int:
+    if name not in available():
+        print(f"error: no benchmark {name!r}", file=sys.stderr)
+        print(f"hint: choose one of: {', '.join(available())}", file=sys.stderr)
         return 2
-    status = 0
-    for name in names:
-        print(f"== {name}")
-        module = importlib.import_module(f"benchmarks.bench_{name}")
-        status = max(status, int(module.main() or 0))
-    return status
+    module = importlib.import_module(f"benchmarks.bench_{name}")
+    code: int = module.main(argv)
+    return code
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] == "--list":
+        print("\n".join(available()))
+        return 0
+    if not argv or argv[0] == "all":
+        worst = 0
+        for name in available():
+            print(f"== {name}", flush=True)
+            worst = max(worst, run(name, []))
+        return worst
+    return run(argv[0], argv[1:])
 
 
 if __name__ == "__main__":

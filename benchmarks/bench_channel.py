@@ -184,7 +184,7 @@ def time_latest(root: Path, rounds: int, pycache: Path | None) -> tuple[list[flo
     return times[1:], out  # the first run warms the page cache
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     lines = int(os.environ.get("BENCH_CHANNEL_LINES", "200"))
     per_line = int(os.environ.get("BENCH_CHANNEL_PER_LINE", "50"))
     rounds = int(os.environ.get("BENCH_CHANNEL_ROUNDS", "9"))

@@ -20,7 +20,11 @@ from release.cli._output import Output
 from release.errors import ReleaseError
 
 # Order here is the order of `release --help`.
-COMMAND_MODULES: tuple[str, ...] = ("release.cli.info", "release.cli.channel")
+COMMAND_MODULES: tuple[str, ...] = (
+    "release.cli.info",
+    "release.cli.signing",
+    "release.cli.channel",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
