@@ -346,3 +346,19 @@ def test_two_publisher_processes_lose_no_release(store: ChannelStore) -> None:
         "3.0": ("3.0.24", 25),
         "4.0": ("4.0.24", 25),
     }
+
+
+def test_wheel_ships_the_schemas(tmp_path: Path) -> None:
+    import zipfile
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"release/channel/schema/{n}" for n in SCHEMAS.values()} <= names
