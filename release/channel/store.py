@@ -47,6 +47,7 @@ from release.channel.model import (
     FileRef,
     Index,
     LineDocument,
+    Provenance,
     Release,
 )
 from release.channel.signing import DocumentSigner, DocumentVerifier, bundle_path
@@ -283,6 +284,35 @@ class ChannelStore:
             )
         except DocumentError as exc:
             raise ChannelError(f"{name}: {exc.message}", hint=exc.hint) from exc
+
+    def describe_provenance(
+        self, tag: str, name: str = "provenance.intoto.jsonl", bundle: str | None = None
+    ) -> Provenance:
+        """The record of ``releases/<tag>/<name>`` (and its bundle, if there is one)."""
+        ref = self.file_ref(f"releases/{tag}/{name}")
+        bundle_rel = f"releases/{tag}/{bundle or name + '.sigstore.json'}"
+        has_bundle = bundle is not None or self.path(bundle_rel).is_file()
+        return Provenance(
+            path=ref.path,
+            size=ref.size,
+            sha256=ref.sha256,
+            sigstore_bundle=self.file_ref(bundle_rel) if has_bundle else None,
+        )
+
+    def write_page(self, now: datetime, target: Path | None = None) -> Path:
+        """Render ``index.html`` (default: in the store root) from the current documents."""
+        from release.channel.client import ChannelClient
+        from release.channel.fetch import DirectoryFetcher
+        from release.channel.page import render_page
+
+        client = ChannelClient(DirectoryFetcher(self.root), now=now)
+        index = client.index()
+        channels = {n: client.channel(n) for n in index.channels}
+        lines = {(n, e.line): client.line(n, e.line) for n, d in channels.items() for e in d.lines}
+        target = target or self.path("index.html")
+        html = render_page(index, channels, lines, now=now)
+        atomic_write(target, html.encode("utf-8"), durable=self.durable)
+        return target
 
     def verify_release_files(
         self, release: Release, verifier: DocumentVerifier | None = None
