@@ -228,11 +228,16 @@ def default_channels() -> dict[str, ChannelConfig]:
     """Linkerd's conventions, for repositories without channels/*.toml."""
     return {
         "edge": ChannelConfig(
-            "edge", "edge", TagFormat(DEFAULT_EDGE_TAG), prerelease=True,
+            "edge",
+            "edge",
+            TagFormat(DEFAULT_EDGE_TAG),
+            prerelease=True,
             dev_signer=Identity("edge@dev.invalid", DEV_ISSUER),
         ),
         "stable": ChannelConfig(
-            "stable", "stable", TagFormat(DEFAULT_STABLE_TAG),
+            "stable",
+            "stable",
+            TagFormat(DEFAULT_STABLE_TAG),
             dev_signer=Identity("stable@dev.invalid", DEV_ISSUER),
         ),
     }

@@ -53,7 +53,9 @@ class PreflightError(ReleaseError):
     def __init__(self, problems: Iterable[str], *, hint: str | None = None) -> None:
         self.problems = tuple(problems)
         n = len(self.problems)
-        head = self.problems[0] if n == 1 else f"{n} preflight problems: " + "; ".join(self.problems)
+        head = (
+            self.problems[0] if n == 1 else f"{n} preflight problems: " + "; ".join(self.problems)
+        )
         super().__init__(head, hint=hint)
 
 

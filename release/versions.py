@@ -298,4 +298,6 @@ def parse_date(text: str) -> date:
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"{text!r} is not a date", hint="use YYYY-MM-DD, e.g. 2026-11-25") from None
+        raise UsageError(
+            f"{text!r} is not a date", hint="use YYYY-MM-DD, e.g. 2026-11-25"
+        ) from None

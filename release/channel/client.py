@@ -141,7 +141,7 @@ class StateFile:
 
 def default_state_dir() -> Path:
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "release-channels"
+    return Path(base) / "release-channels" / "client"
 
 
 @dataclass

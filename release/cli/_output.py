@@ -13,8 +13,9 @@ from release.logging import redact
 class Output:
     """Where command handlers send results. Text by default, one JSON document with --json."""
 
-    def __init__(self, *, json_mode: bool, stdout: TextIO | None = None,
-                 stderr: TextIO | None = None) -> None:
+    def __init__(
+        self, *, json_mode: bool, stdout: TextIO | None = None, stderr: TextIO | None = None
+    ) -> None:
         self.json_mode = json_mode
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
@@ -22,8 +23,13 @@ class Output:
     def result(self, text: str, data: Any = None) -> None:
         """Print the command's result: ``text`` normally, ``data`` as JSON with --json."""
         if self.json_mode:
-            json.dump(data if data is not None else {"result": text}, self.stdout, indent=2,
-                      sort_keys=False, default=str)
+            json.dump(
+                data if data is not None else {"result": text},
+                self.stdout,
+                indent=2,
+                sort_keys=False,
+                default=str,
+            )
             self.stdout.write("\n")
         else:
             self.stdout.write(text if text.endswith("\n") or not text else text + "\n")
@@ -41,8 +47,11 @@ class Output:
 
     def error(self, err: ReleaseError) -> None:
         if self.json_mode:
-            payload: dict[str, Any] = {"error": redact(err.message), "hint": err.hint,
-                                       "kind": type(err).__name__}
+            payload: dict[str, Any] = {
+                "error": redact(err.message),
+                "hint": err.hint,
+                "kind": type(err).__name__,
+            }
             if isinstance(err, PreflightError):
                 payload["problems"] = [redact(p) for p in err.problems]
             json.dump(payload, self.stdout, indent=2)

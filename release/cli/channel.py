@@ -46,7 +46,9 @@ def register(subparsers: Any) -> None:
     )
     common.add_argument("--channel", help="channel name (default: stable if present)")
     common.add_argument(
-        "--state-dir", type=Path, help="client state (default: $XDG_STATE_HOME/release-channels)"
+        "--state-dir",
+        type=Path,
+        help="client state (default: $XDG_STATE_HOME/release-channels/client)",
     )
     common.add_argument(
         "--channels-dir",
@@ -56,6 +58,11 @@ def register(subparsers: Any) -> None:
     common.add_argument("--trust-config", type=Path, help="Sigstore ClientTrustConfig JSON")
     common.add_argument("--trusted-root", type=Path, help="Sigstore trusted root JSON")
     common.add_argument("--staging", action="store_true", help="Sigstore staging instance")
+    common.add_argument(
+        "--dev",
+        action="store_true",
+        help="the local dev Sigstore instance (its trust config in the dev state dir)",
+    )
     common.add_argument(
         "--offline",
         action="store_true",
@@ -81,10 +88,12 @@ def register(subparsers: Any) -> None:
 
     p = sub.add_parser("download", parents=[common], help="download and verify artifacts")
     p.add_argument("version")
-    p.add_argument("--os", dest="os_name", help="e.g. linux, darwin, windows")
+    p.add_argument("--os", dest="os_name", metavar="OS", help="e.g. linux, darwin, windows")
     p.add_argument("--arch", help="e.g. amd64, arm64")
     p.add_argument("--name", help="one artifact by file name")
-    p.add_argument("--to", type=Path, required=True, help="directory to put the files in")
+    p.add_argument(
+        "--to", type=Path, required=True, metavar="DIR", help="directory to put the files in"
+    )
     p.set_defaults(handler=cmd_download)
 
     p = sub.add_parser(
@@ -102,8 +111,18 @@ def make_verifier(args: argparse.Namespace) -> DocumentVerifier:
     """The Sigstore verifier chosen by --trust-config / --trusted-root / --staging."""
     from release.channel.signing import SigstoreDocumentVerifier
 
+    trust_config = args.trust_config
+    if args.dev and trust_config is None:
+        from release.adapters.sigstore import DEV_TRUST_CONFIG_NAME, default_dev_state_dir
+
+        trust_config = default_dev_state_dir(os.environ) / DEV_TRUST_CONFIG_NAME
+        if not trust_config.is_file():
+            raise UsageError(
+                f"no dev trust config at {trust_config}",
+                hint="sign something with --sign dev first, or pass --trust-config",
+            )
     return SigstoreDocumentVerifier(
-        trust_config=args.trust_config,
+        trust_config=trust_config,
         trusted_root=args.trusted_root,
         staging=args.staging,
         offline=args.offline,

@@ -182,3 +182,24 @@ def test_cli_verify_and_download_with_trust_config(
     assert cli.main(["channel", "check", "2.14.0", *common]) == 1
     last = capsys.readouterr().out.splitlines()[-1]
     assert last == "2.14.0 is the latest of 2.14; line 2.15 has 2.15.0"
+
+
+def test_cli_dev_uses_the_dev_state_trust_config(
+    signed_store: tuple[Path, datetime],
+    dev_sigstore: DevInstance,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root, _ = signed_store
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("release.cli.channel",))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    args = ["channel", "verify", "--dev", "--source", str(root)]
+    assert cli.main(args) == 2
+    assert "no dev trust config at" in capsys.readouterr().err
+    dev_dir = tmp_path / "xdg" / "release-channels" / "dev-sigstore"
+    dev_dir.mkdir(parents=True)
+    (dev_dir / "dev-trust-config.json").write_bytes(dev_sigstore.trust_config.read_bytes())
+    assert cli.main(args) == 0
+    assert capsys.readouterr().out.startswith("verified index v3")
+    assert list((tmp_path / "xdg" / "release-channels" / "client").glob("*.json"))
