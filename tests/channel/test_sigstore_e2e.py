@@ -203,3 +203,52 @@ def test_cli_dev_uses_the_dev_state_trust_config(
     assert cli.main(args) == 0
     assert capsys.readouterr().out.startswith("verified index v3")
     assert list((tmp_path / "xdg" / "release-channels" / "client").glob("*.json"))
+
+
+def test_cli_withdraw_and_refresh_sign_new_documents(
+    signed_store: tuple[Path, datetime],
+    dev_sigstore: DevInstance,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root, _ = signed_store
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("release.cli.channel",))
+    repo = tmp_path / "repo"
+    (repo / "channels").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text('[tool.release]\nproject = "demo"\n')
+    (repo / "channels" / "stable.toml").write_text(
+        'name = "stable"\nkind = "stable"\n[dev-signer]\nidentity = "stable@dev.invalid"\n'
+        'issuer = "https://dev.invalid"\n'
+    )
+    sign = [
+        "--store",
+        str(root),
+        "--channel",
+        "stable",
+        "--sign",
+        "trust-config",
+        "--trust-config",
+        str(dev_sigstore.trust_config),
+        "--identity-token",
+        dev_sigstore.token(STABLE_DEV),
+    ]
+    code = cli.main(
+        ["--repo", str(repo), "channel", "withdraw", "2.15.0", "--reason", "loses data", *sign]
+    )
+    assert (code, capsys.readouterr().out) == (0, "withdrew stable 2.15.0: published; index v4\n")
+    assert cli.main(["--repo", str(repo), "channel", "refresh", *sign]) == 0
+    assert capsys.readouterr().out == "refreshed the index as stable: published; index v5\n"
+    read = [
+        "--source",
+        str(root),
+        "--state-dir",
+        str(tmp_path / "s"),
+        "--trust-config",
+        str(dev_sigstore.trust_config),
+    ]
+    assert cli.main(["channel", "verify", *read]) == 0
+    assert cli.main(["channel", "latest", "--verify", *read]) == 0
+    assert cli.main(["channel", "check", "2.15.0", *read]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == ["2.14.0", "2.15.0 was withdrawn: loses data; use 2.14.0"]
