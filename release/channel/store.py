@@ -56,6 +56,8 @@ from release.config import ChannelConfig, Identity
 from release.errors import ChannelError, VerificationError
 
 DEFAULT_EXPIRES = timedelta(days=30)
+# Not part of the published store: leave it out of a pages branch.
+LOCK_NAME = ".release-channels.lock"
 SCHEMA_FILES = ("index.schema.json", "channel.schema.json", "line.schema.json")
 _CHUNK = 1 << 20
 D = TypeVar("D")
@@ -143,7 +145,7 @@ def create_immutable(path: Path, data: bytes, *, durable: bool = True) -> bool:
 
 
 class _Lock:
-    """An exclusive ``fcntl`` lock on ``<root>/.lock`` (threads and processes)."""
+    """An exclusive ``fcntl`` lock on ``<root>/.release-channels.lock`` (threads and processes)."""
 
     def __init__(self, path: Path, timeout: float) -> None:
         self.path = path
@@ -386,7 +388,7 @@ class ChannelStore:
         signer: DocumentSigner | None,
     ) -> tuple[bool, int, str]:
         """Compare-and-swap under the lock. Returns (swapped, version, path)."""
-        with _Lock(self.path(".lock"), self.lock_timeout).held():
+        with _Lock(self.path(LOCK_NAME), self.lock_timeout).held():
             current = self.read_index_bytes()
             now_version = 0 if current is None else model.parse_index(current).document.version
             if now_version != base:
