@@ -288,9 +288,14 @@ class ChannelStore:
             raise ChannelError(f"{name}: {exc.message}", hint=exc.hint) from exc
 
     def describe_provenance(
-        self, tag: str, name: str = "provenance.intoto.jsonl", bundle: str | None = None
+        self, tag: str, name: str = "provenance.intoto.sigstore.json", bundle: str | None = None
     ) -> Provenance:
-        """The record of ``releases/<tag>/<name>`` (and its bundle, if there is one)."""
+        """The record of ``releases/<tag>/<name>``.
+
+        The default name is the DSSE bundle the pipeline signs the SLSA statement into
+        (it is its own signature); a separate ``<name>.sigstore.json`` is recorded too
+        when present.
+        """
         ref = self.file_ref(f"releases/{tag}/{name}")
         bundle_rel = f"releases/{tag}/{bundle or name + '.sigstore.json'}"
         has_bundle = bundle is not None or self.path(bundle_rel).is_file()

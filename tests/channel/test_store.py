@@ -376,7 +376,7 @@ def test_provenance_is_recorded_and_verified_before_publishing(
     prov = store.root / f"releases/{release.tag}/provenance.intoto.jsonl"
     prov.write_text('{"_type": "https://in-toto.io/Statement/v1"}\n')
     (prov.parent / (prov.name + ".sigstore.json")).write_text("{}")
-    record = store.describe_provenance(release.tag)
+    record = store.describe_provenance(release.tag, "provenance.intoto.jsonl")
     assert record.sigstore_bundle is not None
     assert record.sigstore_bundle.path.endswith("provenance.intoto.jsonl.sigstore.json")
     with_prov = replace(release, provenance=record)
