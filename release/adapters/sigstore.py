@@ -52,7 +52,7 @@ class SigningSetup:
     ``dev_state_dir``). Raises :class:`SigningError` on inconsistent fields.
     """
 
-    mode: SigningMode = "sigstore"
+    mode: str = "sigstore"  # one of MODES, checked in __post_init__
     trust_config: Path | None = None
     identity_token: str | None = None
     dev_state_dir: Path | None = None
