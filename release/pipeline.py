@@ -412,7 +412,6 @@ class Run:
             )
             for a in self.journal.result("build")["artifacts"]
         )
-        prov = store.file_ref(f"releases/{tag}/{PROVENANCE_BUNDLE}")
         record = model.Release(
             version=str(self.plan.version),
             tag=tag,
@@ -425,7 +424,7 @@ class Run:
             signer=self.expected_identity,
             artifacts=artifacts,
             notes=self.plan.notes,
-            provenance=model.Provenance(path=prov.path, size=prov.size, sha256=prov.sha256),
+            provenance=store.describe_provenance(tag, PROVENANCE_BUNDLE),
             checksums=store.file_ref(f"releases/{tag}/{SUMS}"),
             from_edge=self.plan.cut_from,
         )
@@ -437,7 +436,9 @@ class Run:
             signer=SigstoreDocumentSigner(self._open_signer()),
             dev=self.plan.sign_mode == "dev",
         )
+        page = store.write_page(self.opts.now)
         return {
+            "page": str(page.relative_to(self.opts.out)),
             "index_version": result.index_version,
             "index_document": result.index_document,
             "channel_document": result.channel_document,
