@@ -10,7 +10,11 @@ Targets: ``latest`` median <= 150 ms; publish(10,001) <= 2x publish(11).
 Exit status 1 when a target is missed.
 
 Environment: ``BENCH_CHANNEL_LINES`` (200), ``BENCH_CHANNEL_PER_LINE`` (50),
-``BENCH_CHANNEL_ROUNDS`` (9).
+``BENCH_CHANNEL_ROUNDS`` (9 ``latest`` runs; three times as many publish pairs).
+
+Publishes run in adjacent pairs (release 11+k, then release 10,001+k) so a burst of
+load on a shared machine hits both sides of a pair; the reported ratio is the
+median of the per-pair ratios.
 """
 
 from __future__ import annotations
@@ -184,7 +188,7 @@ def time_latest(root: Path, rounds: int, pycache: Path | None) -> tuple[list[flo
     return times[1:], out  # the first run warms the page cache
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     lines = int(os.environ.get("BENCH_CHANNEL_LINES", "200"))
     per_line = int(os.environ.get("BENCH_CHANNEL_PER_LINE", "50"))
     rounds = int(os.environ.get("BENCH_CHANNEL_ROUNDS", "9"))
@@ -210,7 +214,8 @@ def main() -> int:
 
         small_times: list[float] = []
         big_times: list[float] = []
-        for k in range(rounds):  # alternate so disk and CPU noise hit both alike
+        pairs = 3 * rounds
+        for k in range(pairs):  # adjacent pairs: disk and CPU noise hit both alike
             small_times += time_publishes(small, 1, 5 + k, small_at + timedelta(hours=k), 1)
             big_times += time_publishes(
                 big, lines - 1, per_line + k, big_at + timedelta(hours=k), 1
@@ -219,10 +224,10 @@ def main() -> int:
 
     lat_med = statistics.median(latest)
     pub_small, pub_big = statistics.median(small_times), statistics.median(big_times)
-    ratio = pub_big / pub_small
+    ratio = statistics.median(b / s for b, s in zip(big_times, small_times, strict=True))
     print(f"store: {total} releases in {lines} lines (built in {build_s:.1f} s)")
     print(
-        f"sizes: index.json {index_size} B (after {rounds} more publishes {after} B); "
+        f"sizes: index.json {index_size} B (after {pairs} more publishes {after} B); "
         f"channel document {channel_size} B; largest line document {line_size} B"
     )
     print(
@@ -232,9 +237,9 @@ def main() -> int:
         f"python -c pass {statistics.median(baseline) * 1000:.0f} ms  target <= 150 ms"
     )
     print(
-        f"publish release {total + 1}..{total + rounds}: median {pub_big * 1000:.1f} ms; "
-        f"publish release 11..{10 + rounds}: median {pub_small * 1000:.1f} ms; "
-        f"ratio {ratio:.2f}  target <= 2.00"
+        f"publish release {total + 1}..{total + pairs}: median {pub_big * 1000:.1f} ms; "
+        f"publish release 11..{10 + pairs}: median {pub_small * 1000:.1f} ms; "
+        f"median ratio of {pairs} adjacent pairs {ratio:.2f}  target <= 2.00"
     )
     ok = lat_med <= 0.150 and ratio <= 2.0
     print("result:", "ok" if ok else "TARGET MISSED")

@@ -45,20 +45,27 @@ def main(argv: list[str] | None = None) -> int:
             hash_file(p)
         ours = _best(lambda: hash_file(paths[0]), args.repeat)
         openssl = _best(
-            lambda: subprocess.run(["openssl", "dgst", "-sha256", str(paths[0])],
-                                   check=True, capture_output=True),
+            lambda: subprocess.run(
+                ["openssl", "dgst", "-sha256", str(paths[0])], check=True, capture_output=True
+            ),
             args.repeat,
         )
         multi = _best(lambda: hash_files(paths), args.repeat)
         gbs = lambda secs, n=1: n * size / secs / 1e9  # noqa: E731
         single_rate, multi_rate = gbs(ours), gbs(multi, args.files)
-        print(f"file size {args.size_mib} MiB, {args.files} files, best of {args.repeat}, "
-              f"{os.cpu_count()} cores")
+        print(
+            f"file size {args.size_mib} MiB, {args.files} files, best of {args.repeat}, "
+            f"{os.cpu_count()} cores"
+        )
         print(f"openssl dgst -sha256 (1 stream): {gbs(openssl):.2f} GB/s")
-        print(f"pipeline hash_file   (1 stream): {single_rate:.2f} GB/s  "
-              f"ratio {single_rate / gbs(openssl):.2f} of openssl (target >= 0.90)")
-        print(f"pipeline hash_files  ({args.files} files):  {multi_rate:.2f} GB/s  "
-              f"ratio {multi_rate / single_rate:.2f}x one stream (target >= 1.70 on 2 cores)")
+        print(
+            f"pipeline hash_file   (1 stream): {single_rate:.2f} GB/s  "
+            f"ratio {single_rate / gbs(openssl):.2f} of openssl (target >= 0.90)"
+        )
+        print(
+            f"pipeline hash_files  ({args.files} files):  {multi_rate:.2f} GB/s  "
+            f"ratio {multi_rate / single_rate:.2f}x one stream (target >= 1.70 on 2 cores)"
+        )
     return 0
 
 

@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import signal
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -208,11 +209,13 @@ class Run:
                     self.emit(step, "skip", "done in an earlier run")
                     continue
                 self.emit(step, "start", "")
+                started = time.perf_counter()
                 try:
                     result = getattr(self, f"step_{step}")()
                 except ReleaseError:
                     self.emit(step, "fail", "")
                     raise
+                result["seconds"] = round(time.perf_counter() - started, 4)
                 self.journal.record(step, result)
                 self.emit(step, "done", _describe(step, result))
                 _fault_hook(step)
@@ -409,7 +412,6 @@ class Run:
             )
             for a in self.journal.result("build")["artifacts"]
         )
-        prov = store.file_ref(f"releases/{tag}/{PROVENANCE_BUNDLE}")
         record = model.Release(
             version=str(self.plan.version),
             tag=tag,
@@ -422,7 +424,7 @@ class Run:
             signer=self.expected_identity,
             artifacts=artifacts,
             notes=self.plan.notes,
-            provenance=model.Provenance(path=prov.path, size=prov.size, sha256=prov.sha256),
+            provenance=store.describe_provenance(tag, PROVENANCE_BUNDLE),
             checksums=store.file_ref(f"releases/{tag}/{SUMS}"),
             from_edge=self.plan.cut_from,
         )
@@ -434,7 +436,9 @@ class Run:
             signer=SigstoreDocumentSigner(self._open_signer()),
             dev=self.plan.sign_mode == "dev",
         )
+        page = store.write_page(self.opts.now)
         return {
+            "page": str(page.relative_to(self.opts.out)),
             "index_version": result.index_version,
             "index_document": result.index_document,
             "channel_document": result.channel_document,
@@ -597,6 +601,7 @@ class Run:
             else None,
             "index": str(out / "index.json"),
             "pushed": "push" in self.journal.steps,
+            "seconds": {k: v.get("seconds") for k, v in self.journal.steps.items()},
             "github": self.journal.steps.get("github"),
         }
 

@@ -108,7 +108,9 @@ def _build_commit(
                 dirs_exist_ok=True,
                 # The run's work directory (journal, dev Sigstore keys) and lock or temp
                 # files of the store are never published.
-                ignore=shutil.ignore_patterns(".git", ".release-work", ".*.tmp", ".lock*"),
+                ignore=shutil.ignore_patterns(
+                    ".git", ".release-work", ".*.tmp", ".lock*", ".release-channels.lock"
+                ),
             )
             (wt / ".nojekyll").touch()
             for name in keep if parent else ():

@@ -242,6 +242,10 @@ class GitHubClient:
                 hint="export GITHUB_TOKEN with contents: write on the repository",
             )
         url = base_url or environ.get("GITHUB_API_URL") or DEFAULT_BASE_URL
+        if retry is None and _is_loopback(url):
+            # Request pacing protects a shared GitHub; a loopback API (a stand-in, a
+            # local proxy) is nobody else's and is not paced.
+            retry = RetryPolicy(seconds_between_requests=None, seconds_between_writes=None)
         return cls(chosen, base_url=url, retry=retry)
 
     def close(self) -> None:
@@ -657,3 +661,16 @@ def _opt(value: str | None) -> Any:
     from github.GithubObject import NotSet
 
     return NotSet if value is None else value
+
+
+def _is_loopback(url: str) -> bool:
+    import ipaddress
+    import urllib.parse
+
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -141,7 +141,7 @@ class StateFile:
 
 def default_state_dir() -> Path:
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "release-channels"
+    return Path(base) / "release-channels" / "client"
 
 
 @dataclass
@@ -199,10 +199,9 @@ class ChannelClient:
             ) from exc
         self.verifier.verify(data, bundle, signer)
 
-    def _template(self, name: str, kind: str) -> Identity:
+    def _template_of(self, index: Index, name: str, kind: str) -> Identity:
         """The signer template of channel ``name``: from the index, checked against anchors."""
-        assert self._index is not None
-        entry = self._index.channels[name]
+        entry = index.channels[name]
         if self.anchors is not None:
             anchor = self.anchors.get(name)
             if anchor is None:
@@ -279,16 +278,17 @@ class ChannelClient:
                 f"index was generated at {sj.format_time(index.generated_at)}, in the future",
                 "check this machine's clock",
             )
-        self._index = index
         for name, entry in index.channels.items():
-            self._template(name, entry.kind)
-            self._check_lines_forward(
-                name, {ln: s.latest for ln, s in entry.lines.items()}, entry.kind, fetch=False
-            )
+            self._template_of(index, name, entry.kind)
         publisher = index.channels[index.published_by]
         self._check_doc_signer(publisher.signer, index.signer, "index")
         self._verify_signature(model.index_version_path(index.version), data, index.signer, "index")
+        self._index = index  # trusted from here on
         self._new_state.update(index_version=index.version, index_sha256=digest)
+        for name, entry in index.channels.items():
+            self._check_lines_forward(
+                name, {ln: s.latest for ln, s in entry.lines.items()}, entry.kind, complete=False
+            )
         return index
 
     def channel(self, name: str) -> ChannelDocument:
@@ -321,64 +321,95 @@ class ChannelClient:
         self._check_doc_signer(entry.signer, doc.signer, f"channel document {pin.path}")
         self._verify_signature(pin.path, data, doc.signer, f"channel document {pin.path}")
         self._channels[name] = doc
-        self._check_lines_forward(name, {e.line: e.latest for e in doc.lines}, doc.kind, fetch=True)
+        self._check_lines_forward(
+            name, {e.line: e.latest for e in doc.lines}, doc.kind, complete=True
+        )
         ch_state = self._new_state.setdefault("channels", {}).setdefault(name, {})
         ch_state["document_version"] = doc.version
         ch_state["lines"] = {e.line: e.latest for e in doc.lines if e.latest is not None}
         return doc
 
     def line(self, channel: str, line: str) -> LineDocument:
-        """The pinned, checked document of one line. Raises UsageError for unknown lines."""
+        """The pinned, checked document of one line. Raises UsageError for unknown lines.
+
+        A live line is reached through the index's own pin (no channel document
+        needed); an EOL line through the channel document.
+        """
         key = (channel, line)
         if key in self._lines:
             return self._lines[key]
-        doc = self.channel(channel)
-        entry = doc.entry(line)
-        if entry is None:
-            known = ", ".join(e.line for e in reversed(doc.lines)) or "none"
-            raise UsageError(f"channel {channel} has no line {line}", hint=f"lines: {known}")
-        if entry.document.length > self.limits.line:
-            raise _refuse(f"line document {entry.document.path} is over the size limit")
-        data = read_capped(
-            self.fetcher, entry.document.path, entry.document.length, "line document"
-        )
-        try:
-            entry.document.check(data, f"line document {entry.document.path}")
-            parsed = model.parse_line_document(data, entry.document.path)
-            ldoc = parsed.document
-            model.line_consistent(entry, ldoc, doc)
-        except DocumentError as exc:
-            raise _refuse(exc.message, exc.hint) from exc
-        self.warnings += parsed.warnings
-        template = self.index().channels[channel].signer
-        self._check_doc_signer(template, ldoc.signer, f"line document {entry.document.path}")
-        self._verify_signature(
-            entry.document.path, data, ldoc.signer, f"line document {entry.document.path}"
-        )
-        for r in ldoc.releases:
-            if r.signer != template.for_line(line):
-                raise _refuse(
-                    f"{r.tag} names signer {r.signer.identity}; line {line} of "
-                    f"{channel} is signed by {template.for_line(line).identity}"
-                )
+        entry = self.index().channel(channel)
+        summary = entry.lines.get(line)
+        if summary is not None:
+            ldoc = self._load_line(channel, line, summary.document, summary.latest, None)
+        else:
+            doc = self.channel(channel)
+            found = doc.entry(line)
+            if found is None:
+                known = ", ".join(e.line for e in reversed(doc.lines)) or "none"
+                raise UsageError(f"channel {channel} has no line {line}", hint=f"lines: {known}")
+            ldoc = self._load_line(channel, line, found.document, found.latest, found.releases)
         self._lines[key] = ldoc
         return ldoc
 
+    def _load_line(
+        self, channel: str, line: str, pin: model.Pin, latest: str | None, count: int | None
+    ) -> LineDocument:
+        entry = self.index().channels[channel]
+        if pin.length > self.limits.line:
+            raise _refuse(f"line document {pin.path} is over the size limit")
+        data = read_capped(self.fetcher, pin.path, pin.length, "line document")
+        try:
+            pin.check(data, f"line document {pin.path}")
+            parsed = model.parse_line_document(data, pin.path)
+        except DocumentError as exc:
+            raise _refuse(exc.message, exc.hint) from exc
+        ldoc = parsed.document
+        if (ldoc.channel, ldoc.line, ldoc.kind, ldoc.tag_format) != (
+            channel,
+            line,
+            entry.kind,
+            entry.tag_format,
+        ):
+            raise _refuse(
+                f"line document {pin.path} is {ldoc.channel}/{ldoc.line}, not {channel}/{line}"
+            )
+        if ldoc.version != pin.version:
+            raise _refuse(f"line document version {ldoc.version} is not the pinned {pin.version}")
+        if ldoc.latest != latest or (count is not None and len(ldoc.releases) != count):
+            raise _refuse(
+                f"line {line}: its parent says latest {latest}, the line document says "
+                f"{ldoc.latest}"
+                + (f" ({count} vs {len(ldoc.releases)} releases)" if count is not None else "")
+            )
+        self.warnings += parsed.warnings
+        self._check_doc_signer(entry.signer, ldoc.signer, f"line document {pin.path}")
+        self._verify_signature(pin.path, data, ldoc.signer, f"line document {pin.path}")
+        for r in ldoc.releases:
+            if r.signer != entry.signer.for_line(line):
+                raise _refuse(
+                    f"{r.tag} names signer {r.signer.identity}; line {line} of "
+                    f"{channel} is signed by {entry.signer.for_line(line).identity}"
+                )
+        return ldoc
+
     def _check_lines_forward(
-        self, channel: str, latest: Mapping[str, str | None], kind: str, *, fetch: bool
+        self, channel: str, latest: Mapping[str, str | None], kind: str, *, complete: bool
     ) -> None:
-        """A line's latest may only go down when the old latest was withdrawn."""
+        """A line's latest may only go down when the old latest was withdrawn.
+
+        ``complete``: ``latest`` lists every line (channel document), so a line seen
+        before must still be there; the index lists live lines only.
+        """
         seen = self._state.get("channels", {}).get(channel, {}).get("lines", {})
         for line, old in seen.items():
             if line not in latest:
-                if fetch:
+                if complete:
                     raise _refuse(f"line {line} of {channel} disappeared (latest was {old})")
                 continue
             new = latest[line]
             if new is not None and not _lower(kind, new, old):
                 continue
-            if not fetch:
-                continue  # the index lists live lines only; decide with the line document
             ldoc = self.line(channel, line)
             r = ldoc.release(old)
             if r is None or r.active:
@@ -392,20 +423,15 @@ class ChannelClient:
 
     def latest(self, channel: str, line: str | None = None) -> str | None:
         """The latest active version of a channel (or of one line), checked down to the line."""
-        doc = self.channel(channel)
         if line is not None:
-            entry = doc.entry(line)
-            if entry is None:
-                self.line(channel, line)  # raises UsageError with the known lines
-            answer = self.line(channel, line).latest
-        else:
-            answer = doc.latest
-            if answer is not None:
-                ln = str(model.parse_version(doc.kind, answer).line)
-                if self.line(channel, ln).latest != answer:
-                    raise _refuse(
-                        f"channel {channel} declares latest {answer}, line {ln} disagrees"
-                    )
+            return self.line(channel, line).latest
+        entry = self.index().channel(channel)
+        answer = entry.latest
+        if answer is None:
+            return self.channel(channel).latest
+        ln = str(model.parse_version(entry.kind, answer).line)
+        if self.line(channel, ln).latest != answer:
+            raise _refuse(f"channel {channel} declares latest {answer}, line {ln} disagrees")
         return answer
 
     def find(self, channel: str, version: str) -> tuple[LineDocument, Release]:

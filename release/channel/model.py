@@ -951,12 +951,17 @@ class ChannelDocument:
 
 @dataclass(frozen=True)
 class LineSummary:
-    """A live line as the index shows it: latest and support."""
+    """A live line as the index shows it: latest, support and its line document's pin.
+
+    The pin lets ``release channel latest`` go from the index straight to the one line
+    document it needs, without the channel document.
+    """
 
     latest: str | None
     support: Support
+    document: Pin
     extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
-    FIELDS: ClassVar = frozenset({"latest", "support"})
+    FIELDS: ClassVar = frozenset({"latest", "support", "document"})
 
     @classmethod
     def from_dict(cls, value: Any, where: str) -> LineSummary:
@@ -966,12 +971,18 @@ class LineSummary:
             lambda: cls(
                 latest=sj.opt_string(sj.req(d, "latest", where), "latest"),
                 support=Support.from_dict(sj.req(d, "support", where), "support"),
+                document=Pin.from_dict(sj.req(d, "document", where), "document"),
                 extra=sj.unknown(d, cls.FIELDS),
             ),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.extra, "latest": self.latest, "support": self.support.to_dict()}
+        return {
+            **self.extra,
+            "latest": self.latest,
+            "support": self.support.to_dict(),
+            "document": self.document.to_dict(),
+        }
 
 
 @dataclass(frozen=True)
@@ -1066,6 +1077,11 @@ class Index:
                     fail(f"{where}.lines.{ln}: latest {s.latest} belongs to another line")
                 if s.support.phase == "eol":
                     fail(f"{where}.lines.{ln}: EOL lines are not listed in the index")
+                path = line_document_path(name, ln, s.document.version)
+                if s.document.path != path:
+                    fail(
+                        f"{where}.lines.{ln}: document path {s.document.path!r} should be {path!r}"
+                    )
             want = _max_version(e.kind, (s.latest for s in e.lines.values()))
             if (
                 want is not None
@@ -1327,7 +1343,9 @@ def channel_entry(doc: ChannelDocument, pin: Pin, signer_template: Identity) -> 
         latest=doc.latest,
         document=pin,
         lines={
-            e.line: LineSummary(e.latest, e.support) for e in doc.lines if e.support.phase != "eol"
+            e.line: LineSummary(e.latest, e.support, e.document)
+            for e in doc.lines
+            if e.support.phase != "eol"
         },
     )
 
@@ -1384,7 +1402,11 @@ def consistent(entry: ChannelEntry, name: str, doc: ChannelDocument) -> None:
         fail(f"channel document version {doc.version} is not the pinned {entry.document.version}")
     if doc.latest != entry.latest:
         fail(f"channel {name}: index says latest {entry.latest}, its document says {doc.latest}")
-    live = {e.line: LineSummary(e.latest, e.support) for e in doc.lines if e.support.phase != "eol"}
+    live = {
+        e.line: LineSummary(e.latest, e.support, e.document)
+        for e in doc.lines
+        if e.support.phase != "eol"
+    }
     if dict(entry.lines) != live:
         fail(f"channel {name}: the index's lines do not match the channel document")
 
@@ -1541,7 +1563,11 @@ def channel_entry_dict(doc: Mapping[str, Any], pin: Pin, signer_template: Identi
         latest=doc["latest"],
         document=pin,
         lines={
-            e["line"]: LineSummary(e["latest"], Support.from_dict(e["support"], "support"))
+            e["line"]: LineSummary(
+                e["latest"],
+                Support.from_dict(e["support"], "support"),
+                Pin.from_dict(e["document"], "document"),
+            )
             for e in doc["lines"]
             if e["support"]["phase"] != "eol"
         },

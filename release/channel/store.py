@@ -47,6 +47,7 @@ from release.channel.model import (
     FileRef,
     Index,
     LineDocument,
+    Provenance,
     Release,
 )
 from release.channel.signing import DocumentSigner, DocumentVerifier, bundle_path
@@ -55,6 +56,8 @@ from release.config import ChannelConfig, Identity
 from release.errors import ChannelError, VerificationError
 
 DEFAULT_EXPIRES = timedelta(days=30)
+# Not part of the published store: leave it out of a pages branch.
+LOCK_NAME = ".release-channels.lock"
 SCHEMA_FILES = ("index.schema.json", "channel.schema.json", "line.schema.json")
 _CHUNK = 1 << 20
 D = TypeVar("D")
@@ -142,7 +145,7 @@ def create_immutable(path: Path, data: bytes, *, durable: bool = True) -> bool:
 
 
 class _Lock:
-    """An exclusive ``fcntl`` lock on ``<root>/.lock`` (threads and processes)."""
+    """An exclusive ``fcntl`` lock on ``<root>/.release-channels.lock`` (threads and processes)."""
 
     def __init__(self, path: Path, timeout: float) -> None:
         self.path = path
@@ -284,6 +287,40 @@ class ChannelStore:
         except DocumentError as exc:
             raise ChannelError(f"{name}: {exc.message}", hint=exc.hint) from exc
 
+    def describe_provenance(
+        self, tag: str, name: str = "provenance.intoto.sigstore.json", bundle: str | None = None
+    ) -> Provenance:
+        """The record of ``releases/<tag>/<name>``.
+
+        The default name is the DSSE bundle the pipeline signs the SLSA statement into
+        (it is its own signature); a separate ``<name>.sigstore.json`` is recorded too
+        when present.
+        """
+        ref = self.file_ref(f"releases/{tag}/{name}")
+        bundle_rel = f"releases/{tag}/{bundle or name + '.sigstore.json'}"
+        has_bundle = bundle is not None or self.path(bundle_rel).is_file()
+        return Provenance(
+            path=ref.path,
+            size=ref.size,
+            sha256=ref.sha256,
+            sigstore_bundle=self.file_ref(bundle_rel) if has_bundle else None,
+        )
+
+    def write_page(self, now: datetime, target: Path | None = None) -> Path:
+        """Render ``index.html`` (default: in the store root) from the current documents."""
+        from release.channel.client import ChannelClient
+        from release.channel.fetch import DirectoryFetcher
+        from release.channel.page import render_page
+
+        client = ChannelClient(DirectoryFetcher(self.root), now=now)
+        index = client.index()
+        channels = {n: client.channel(n) for n in index.channels}
+        lines = {(n, e.line): client.line(n, e.line) for n, d in channels.items() for e in d.lines}
+        target = target or self.path("index.html")
+        html = render_page(index, channels, lines, now=now)
+        atomic_write(target, html.encode("utf-8"), durable=self.durable)
+        return target
+
     def verify_release_files(
         self, release: Release, verifier: DocumentVerifier | None = None
     ) -> None:
@@ -356,7 +393,7 @@ class ChannelStore:
         signer: DocumentSigner | None,
     ) -> tuple[bool, int, str]:
         """Compare-and-swap under the lock. Returns (swapped, version, path)."""
-        with _Lock(self.path(".lock"), self.lock_timeout).held():
+        with _Lock(self.path(LOCK_NAME), self.lock_timeout).held():
             current = self.read_index_bytes()
             now_version = 0 if current is None else model.parse_index(current).document.version
             if now_version != base:

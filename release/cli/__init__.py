@@ -18,7 +18,7 @@ from pathlib import Path
 from release.cli._output import Output
 from release.errors import ReleaseError
 
-# Order here is the order of `release --help`.
+# Order here is the order of `release --help`; each module and the commands it adds.
 COMMAND_MODULES: tuple[str, ...] = (
     "release.cli.info",
     "release.cli.releasing",
@@ -26,6 +26,18 @@ COMMAND_MODULES: tuple[str, ...] = (
     "release.cli.signing",
     "release.cli.channel",
 )
+COMMANDS: dict[str, str] = {
+    "status": "release.cli.info",
+    "next": "release.cli.info",
+    "changelog": "release.cli.info",
+    "edge": "release.cli.releasing",
+    "stable": "release.cli.releasing",
+    "build": "release.cli.builds",
+    "assemble": "release.cli.builds",
+    "sign": "release.cli.signing",
+    "verify": "release.cli.signing",
+    "channel": "release.cli.channel",
+}
 
 
 class _VersionAction(argparse.Action):
@@ -49,7 +61,22 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The command word of ``argv`` (skipping global options and their values)."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--repo":
+            skip = True
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given ``argv`` naming a known command, only that command's module is
+    imported (a read command does not pay for the import of every other one)."""
     parser = argparse.ArgumentParser(
         prog="release",
         description="Signed, resumable edge and stable release channels.",
@@ -62,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
+    command = _command_of(argv) if argv is not None else None
+    modules = (COMMANDS[command],) if command in COMMANDS else COMMAND_MODULES
+    for name in modules:
         importlib.import_module(name).register(sub)
     _accept_globals_anywhere(parser)
     return parser
@@ -105,7 +134,8 @@ def _accept_globals_anywhere(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
     out = Output(json_mode=args.json)

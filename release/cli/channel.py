@@ -10,10 +10,12 @@ file but does not import sigstore (``--verify`` adds signature checks). ``verify
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from release.channel.client import (
     Anchor,
@@ -24,8 +26,12 @@ from release.channel.client import (
     load_anchors,
 )
 from release.channel.fetch import fetcher_for
-from release.channel.signing import DocumentVerifier
+from release.channel.signing import DocumentSigner, DocumentVerifier
 from release.cli._output import Output
+from release.config import ChannelConfig, Identity, ProjectConfig
+
+if TYPE_CHECKING:
+    from release.channel.store import ChannelStore
 from release.errors import ChannelError, ReleaseError, UsageError
 
 
@@ -46,7 +52,9 @@ def register(subparsers: Any) -> None:
     )
     common.add_argument("--channel", help="channel name (default: stable if present)")
     common.add_argument(
-        "--state-dir", type=Path, help="client state (default: $XDG_STATE_HOME/release-channels)"
+        "--state-dir",
+        type=Path,
+        help="client state (default: $XDG_STATE_HOME/release-channels/client)",
     )
     common.add_argument(
         "--channels-dir",
@@ -56,6 +64,11 @@ def register(subparsers: Any) -> None:
     common.add_argument("--trust-config", type=Path, help="Sigstore ClientTrustConfig JSON")
     common.add_argument("--trusted-root", type=Path, help="Sigstore trusted root JSON")
     common.add_argument("--staging", action="store_true", help="Sigstore staging instance")
+    common.add_argument(
+        "--dev",
+        action="store_true",
+        help="the local dev Sigstore instance (its trust config in the dev state dir)",
+    )
     common.add_argument(
         "--offline",
         action="store_true",
@@ -81,10 +94,12 @@ def register(subparsers: Any) -> None:
 
     p = sub.add_parser("download", parents=[common], help="download and verify artifacts")
     p.add_argument("version")
-    p.add_argument("--os", dest="os_name", help="e.g. linux, darwin, windows")
+    p.add_argument("--os", dest="os_name", metavar="OS", help="e.g. linux, darwin, windows")
     p.add_argument("--arch", help="e.g. amd64, arm64")
     p.add_argument("--name", help="one artifact by file name")
-    p.add_argument("--to", type=Path, required=True, help="directory to put the files in")
+    p.add_argument(
+        "--to", type=Path, required=True, metavar="DIR", help="directory to put the files in"
+    )
     p.set_defaults(handler=cmd_download)
 
     p = sub.add_parser(
@@ -92,6 +107,34 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("version")
     p.set_defaults(handler=cmd_check)
+
+    publisher = argparse.ArgumentParser(add_help=False)
+    publisher.add_argument("--store", type=Path, help="channel store (default: [tool.release] out)")
+    publisher.add_argument("--channel", required=True, help="channel name (channels/NAME.toml)")
+    publisher.add_argument(
+        "--sign",
+        choices=("sigstore", "staging", "trust-config", "dev", "none"),
+        default="sigstore",
+        help="how to sign the new documents (trust-config: the instance --trust-config names)",
+    )
+    publisher.add_argument("--trust-config", type=Path, help="Sigstore ClientTrustConfig JSON")
+    publisher.add_argument("--identity-token", help="OIDC token (else ambient credentials)")
+    publisher.add_argument("--dev-state", type=Path, help="dev instance keys and log (--sign dev)")
+    publisher.add_argument("--line", help="line X.Y for signers templated with {line}")
+    publisher.add_argument(
+        "--expires-days", type=int, default=30, help="days until the new index expires"
+    )
+
+    p = sub.add_parser("withdraw", parents=[publisher], help="withdraw a published release")
+    p.add_argument("version")
+    p.add_argument("--reason", required=True, help="why (shown to every client)")
+    p.add_argument("--replacement", help="the version to use instead")
+    p.set_defaults(handler=cmd_withdraw)
+
+    p = sub.add_parser(
+        "refresh", parents=[publisher], help="re-sign the index with a new expiry (schedule it)"
+    )
+    p.set_defaults(handler=cmd_refresh)
 
     p = sub.add_parser("page", parents=[common], help="render the static index.html")
     p.add_argument("--out", type=Path, help="output file (default: SOURCE/index.html)")
@@ -102,8 +145,18 @@ def make_verifier(args: argparse.Namespace) -> DocumentVerifier:
     """The Sigstore verifier chosen by --trust-config / --trusted-root / --staging."""
     from release.channel.signing import SigstoreDocumentVerifier
 
+    trust_config = args.trust_config
+    if args.dev and trust_config is None:
+        from release.adapters.sigstore import DEV_TRUST_CONFIG_NAME, default_dev_state_dir
+
+        trust_config = default_dev_state_dir(os.environ) / DEV_TRUST_CONFIG_NAME
+        if not trust_config.is_file():
+            raise UsageError(
+                f"no dev trust config at {trust_config}",
+                hint="sign something with --sign dev first, or pass --trust-config",
+            )
     return SigstoreDocumentVerifier(
-        trust_config=args.trust_config,
+        trust_config=trust_config,
         trusted_root=args.trusted_root,
         staging=args.staging,
         offline=args.offline,
@@ -303,3 +356,111 @@ def cmd_page(args: argparse.Namespace, out: Output) -> int:
     _finish(client, out)
     out.result(f"wrote {target}", {"page": str(target)})
     return 0
+
+
+@contextlib.contextmanager
+def _document_signer(
+    args: argparse.Namespace, template: Identity, line: str | None
+) -> Iterator[DocumentSigner | None]:
+    """The signer for new channel documents (None with --sign none)."""
+    if args.sign == "none":
+        yield None
+        return
+    from release.adapters.sigstore import SigningSetup, open_signer
+    from release.channel.signing import SigstoreDocumentSigner
+
+    ident = template
+    if "{line}" in template.identity:
+        if line is None:
+            raise UsageError(f"the signer {template.identity} is per line", hint="pass --line X.Y")
+        ident = template.for_line(line)
+    setup = SigningSetup(
+        mode=args.sign,
+        trust_config=args.trust_config if args.sign == "trust-config" else None,
+        identity_token=args.identity_token,
+        dev_state_dir=args.dev_state if args.sign == "dev" else None,
+    )
+    with open_signer(setup, ident) as files_signer:
+        yield SigstoreDocumentSigner(files_signer)
+
+
+def _publisher(args: argparse.Namespace) -> tuple[ProjectConfig, ChannelConfig, ChannelStore]:
+    from release.channel.store import ChannelStore
+    from release.config import load_config
+
+    config = load_config(args.repo)
+    channel = config.channel(args.channel)
+    root = args.store or config.root / config.out
+    if not (Path(root) / "index.json").is_file():
+        raise UsageError(f"{root} is not a channel store (no index.json)")
+    return config, channel, ChannelStore(Path(root))
+
+
+def _published(out: Output, what: str, result: Any) -> int:
+    state = "published" if result.changed else "unchanged (already done)"
+    out.result(
+        f"{what}: {state}; index v{result.index_version}",
+        {
+            "changed": result.changed,
+            "index_version": result.index_version,
+            "index_document": result.index_document,
+            "channel_document": result.channel_document,
+            "line_document": result.line_document,
+        },
+    )
+    return 0
+
+
+def cmd_withdraw(args: argparse.Namespace, out: Output) -> int:
+    from release.channel.model import parse_version
+    from release.channel.strictjson import DocumentError
+
+    config, channel, store = _publisher(args)
+    try:
+        line = args.line or str(parse_version(channel.kind, args.version).line)
+    except DocumentError as exc:
+        raise UsageError(exc.message) from exc
+    now = datetime.now(UTC).replace(microsecond=0)
+    dev = _is_dev(args)
+    with _document_signer(args, channel.expected_signer(dev), line) as signer:
+        result = store.withdraw(
+            channel,
+            args.version,
+            reason=args.reason,
+            replacement=args.replacement,
+            project=config.project,
+            now=now,
+            signer=signer,
+            dev=dev,
+            expires_in=timedelta(days=args.expires_days),
+        )
+    return _published(out, f"withdrew {channel.name} {args.version}", result)
+
+
+def cmd_refresh(args: argparse.Namespace, out: Output) -> int:
+    config, channel, store = _publisher(args)
+    now = datetime.now(UTC).replace(microsecond=0)
+    dev = _is_dev(args)
+    with _document_signer(args, channel.expected_signer(dev), args.line) as signer:
+        result = store.refresh(
+            channel,
+            project=config.project,
+            now=now,
+            signer=signer,
+            dev=dev,
+            expires_in=timedelta(days=args.expires_days),
+        )
+    return _published(out, f"refreshed the index as {channel.name}", result)
+
+
+def _is_dev(args: argparse.Namespace) -> bool:
+    """Whether the documents are signed as the channel's [dev-signer]."""
+    if args.sign == "dev":
+        return True
+    if args.sign != "trust-config":
+        return False
+    if args.trust_config is None:
+        raise UsageError("--sign trust-config needs --trust-config FILE")
+    from release.adapters.sigstore import is_dev_trust_config
+
+    return bool(is_dev_trust_config(args.trust_config))

@@ -78,7 +78,7 @@ def forge(
     entry["document"] = {**_write(root, rel, sj.dumps(cdoc), signer), "version": cdoc["version"]}
     entry["latest"] = cdoc["latest"]
     entry["lines"] = {
-        e["line"]: {"latest": e["latest"], "support": e["support"]}
+        e["line"]: {"latest": e["latest"], "support": e["support"], "document": e["document"]}
         for e in cdoc["lines"]
         if e["support"]["phase"] != "eol"
     }

@@ -165,7 +165,8 @@ def test_channel_document_version_going_down(world: World) -> None:
             document=old_pin,
             latest=old["latest"],
             lines={
-                x["line"]: {"latest": x["latest"], "support": x["support"]} for x in old["lines"]
+                x["line"]: {k: x[k] for k in ("latest", "support", "document")}
+                for x in old["lines"]
             },
         )
         d.update(published_by="edge", signer=EDGE.expected_signer(False).__dict__)
@@ -526,3 +527,29 @@ def test_errors_are_release_errors_with_one_line_messages(world: World) -> None:
     assert isinstance(err, ReleaseError)
     assert "\n" not in err.message
     assert model.SCHEMA_VERSION == "1.0"
+
+
+class RecordingFetcher(DirectoryFetcher):
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.paths: list[str] = []
+
+    def chunks(self, path: str) -> Any:
+        self.paths.append(path)
+        return super().chunks(path)
+
+
+def test_latest_reads_the_index_and_one_line_document_only(world: World) -> None:
+    fetcher = RecordingFetcher(world.root)
+    c = ChannelClient(fetcher, now=NOW, verifier=world.keys.verifier())
+    assert c.latest("stable") == "2.15.1"
+    index = read_index(world.root)
+    line_pin = index["channels"]["stable"]["lines"]["2.15"]["document"]["path"]
+    assert fetcher.paths == [
+        "index.json",
+        f"index/v{index['version']}.json.sigstore.json",
+        line_pin,
+        line_pin + ".sigstore.json",
+    ]
+    assert c.latest("stable", "2.13") == "2.13.0"  # an EOL line: through the channel document
+    assert index["channels"]["stable"]["document"]["path"] in fetcher.paths

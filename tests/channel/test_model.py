@@ -214,6 +214,7 @@ def test_index_lists_live_lines_and_rejects_eol_entries() -> None:
     d["channels"]["stable"]["lines"]["2.13"] = {
         "latest": "2.13.0",
         "support": {"phase": "eol", "released": None, "eol": None},
+        "document": d["channels"]["stable"]["lines"]["2.14"]["document"],
     }
     with pytest.raises(DocumentError, match=r"EOL lines are not listed"):
         model.parse_index(_line_bytes(d))

@@ -280,6 +280,9 @@ def test_withdraw_and_refresh(store: ChannelStore, keys: KeyRoot) -> None:
         later + timedelta(days=30),
     )
     assert validate_store(store.root) > 0
+    page = store.write_page(later)
+    assert page == store.root / "index.html"
+    assert "data loss bug; use 2.15.0" in page.read_text()
 
 
 def _race(store: ChannelStore, keys: KeyRoot, channel_lines: list[tuple[str, str]], n: int) -> None:
@@ -317,6 +320,7 @@ def test_two_publishers_racing_100_times_lose_no_release(
     index = store.read_index()
     assert index is not None
     assert index.version >= 200
+    assert validate_store(store.root) >= 1 + 3 * 200
 
 
 PROCESS_PUBLISHER = """
@@ -346,3 +350,44 @@ def test_two_publisher_processes_lose_no_release(store: ChannelStore) -> None:
         "3.0": ("3.0.24", 25),
         "4.0": ("4.0.24", 25),
     }
+
+
+def test_wheel_ships_the_schemas(tmp_path: Path) -> None:
+    import zipfile
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"release/channel/schema/{n}" for n in SCHEMAS.values()} <= names
+
+
+def test_provenance_is_recorded_and_verified_before_publishing(
+    store: ChannelStore, keys: KeyRoot
+) -> None:
+    signer = keys.signer(STABLE_ID)
+    release = make_release(store, STABLE, "2.15.0", signer)
+    prov = store.root / f"releases/{release.tag}/provenance.intoto.jsonl"
+    prov.write_text('{"_type": "https://in-toto.io/Statement/v1"}\n')
+    (prov.parent / (prov.name + ".sigstore.json")).write_text("{}")
+    record = store.describe_provenance(release.tag, "provenance.intoto.jsonl")
+    assert record.sigstore_bundle is not None
+    assert record.sigstore_bundle.path.endswith("provenance.intoto.jsonl.sigstore.json")
+    with_prov = replace(release, provenance=record)
+    prov.write_text("changed\n")
+    with pytest.raises(VerificationError, match=r"provenance.intoto.jsonl: store has"):
+        store.publish(STABLE, with_prov, project=PROJECT, now=NOW, signer=signer)
+    prov.write_text('{"_type": "https://in-toto.io/Statement/v1"}\n')
+    assert store.publish(STABLE, with_prov, project=PROJECT, now=NOW, signer=signer).changed
+    doc = store.read_channel("stable")
+    assert doc is not None
+    line = store.read_line(doc, "2.15")
+    assert line is not None
+    assert line.releases[0].provenance == record
+    assert validate_store(store.root) == 4

@@ -290,3 +290,61 @@ def test_split_build_assemble_and_release(project: Repo, tmp_path: Path) -> None
     built = {x["name"]: x["sha256"] for x in json.loads(b.stdout)["artifacts"]}
     released = {x["name"]: x["sha256"] for x in json.loads(r.stdout)["artifacts"]}
     assert built == released
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (ROOT / ".git").exists(), reason="needs a git checkout of this project")
+def test_this_repository_releases_itself(tmp_path: Path, repo: Repo) -> None:
+    """What `nox -s edge` does on a fresh clone: build this project's sdist and wheel
+    (stamped with the edge version), sign, publish."""
+    origin = tmp_path / "self-origin.git"
+    subprocess.run(
+        ["git", "clone", "-q", "--bare", str(ROOT), str(origin)], env=repo.env, check=True
+    )
+    work = tmp_path / "self"
+    subprocess.run(["git", "clone", "-q", str(origin), str(work)], env=repo.env, check=True)
+    me = Repo(work, origin, repo.env)
+    me.git("checkout", "-q", "-B", "main")
+    proc = run_release(me, "edge", "--sign", "dev", "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    tag = summary["tag"]
+    assert tag.startswith("edge-")
+    pep440 = "20" + tag.removeprefix("edge-")
+    names = sorted(a["name"] for a in summary["artifacts"])
+    assert names == [
+        f"release_channels-{pep440}-py3-none-any.whl",
+        f"release_channels-{pep440}.tar.gz",
+    ]
+    rel = Path(summary["release_dir"])
+    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=rel, capture_output=True)
+    assert check.returncode == 0
+    import zipfile
+
+    with zipfile.ZipFile(rel / names[0]) as whl:
+        meta = whl.read(f"release_channels-{pep440}.dist-info/METADATA").decode()
+    assert f"Version: {pep440}\n" in meta
+    stock = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sigstore",
+            "--trust-config",
+            str(rel / "dev-trust-config.json"),
+            "verify",
+            "identity",
+            "--offline",
+            "--cert-identity",
+            "edge@dev.invalid",
+            "--cert-oidc-issuer",
+            "https://dev.invalid",
+            str(rel / names[0]),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert stock.returncode == 0, stock.stderr
+    assert f"## [{tag}]" in (work / "CHANGELOG.md").read_text()
