@@ -36,6 +36,12 @@ def pr_number(subject: str) -> int | None:
     return int(found[-1]) if found else None
 
 
+def pr_numbers(subject: str) -> list[int]:
+    """Every ``(#N)`` of a subject, last first: a backport PR squashed onto a line often
+    reads ``fix: thing (#123) (#130)`` (main's PR, then the backport PR)."""
+    return [int(n) for n in reversed(_PR_RE.findall(subject))]
+
+
 def trailers(body: str) -> list[str]:
     """The SHAs named by ``(cherry picked from commit …)`` trailers, in order."""
     return _TRAILER_RE.findall(body)
@@ -79,8 +85,8 @@ def match_origins(
             if pid and by_pid.get(pid):
                 origin = Origin(by_pid[pid][0], PATCH_ID)
         if origin is None:
-            n = pr_number(c.subject)
-            if n is not None and n in by_pr:
+            n = next((n for n in pr_numbers(c.subject) if n in by_pr), None)
+            if n is not None:
                 origin = Origin(by_pr[n], PR)
         if origin is not None:
             result[c.sha] = origin

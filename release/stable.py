@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from release.adapters.build import BuildContext, plan_artifacts
-from release.adapters.git import Commit, Git, TagInfo
+from release.adapters.git import CherryPickConflict, Commit, Git, TagInfo, cherry_pick_onto
 from release.checksums import atomic_write
 from release.config import ChannelConfig, Identity, ProjectConfig
 from release.errors import (
@@ -431,6 +431,12 @@ def _plan_line_release(
         problems.append(f"nothing to release: every pick is already on {branch}")
     if base and latest and not specs and base == latest[0].commit:
         problems.append(f"nothing new on {branch} since {latest[0].name}; pass --pick SHA|#PR")
+    if opts.dry_run and chosen and base and not problems:
+        # The dry run tries the picks (in a temporary worktree) so a conflict shows now.
+        try:
+            cherry_pick_onto(git, base, [c.sha for c in chosen], when=opts.now.isoformat())
+        except CherryPickConflict as exc:
+            warnings.append(f"the picks will not apply: {exc.message}")
     check_common(git, config, opts, problems, warnings, tag=tag, sign_mode=signing.mode)
     raise_problems(problems)
     if (
@@ -692,8 +698,6 @@ def release_stable(
     """Plan and run (or resume) a stable release. Raises :class:`ReleaseError`; with
     ``conflict_branch``, a conflicting backport raises :class:`BackportConflict` after
     committing the conflict on ``backport/X.Y/<shortsha>``."""
-    from release.adapters.git import CherryPickConflict
-
     channel = stable_channel(config, request.channel)
     line = request.line
     if request.action == "cut" and line is None:

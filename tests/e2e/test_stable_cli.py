@@ -104,6 +104,14 @@ def test_conflict_aborts_cleanly(
 ) -> None:
     _conflicting_line(sr)
     before = sr.repo.snapshot()
+    code, data, _ = _run(
+        capsys, sr, tmp_path, "backport", "2.14", "--pick", "#2", "--pick", "#5", "--dry-run"
+    )
+    assert code == 0
+    (warning,) = [w for w in data["plan"]["warnings"] if "will not apply" in w]
+    assert sr.shas["5"][:12] in warning
+    assert "five.txt" in warning
+    assert sr.repo.snapshot() == before
     code, data, err = _run(capsys, sr, tmp_path, "backport", "2.14", "--pick", "#2", "--pick", "#5")
     assert code == 1
     assert data["kind"] == "CherryPickConflict"

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from release.adapters.git import Commit
-from release.ledger import PATCH_ID, PR, TRAILER, match_origins, pr_number, trailers
+from release.ledger import (
+    PATCH_ID,
+    PR,
+    TRAILER,
+    Origin,
+    match_origins,
+    pr_number,
+    pr_numbers,
+    trailers,
+)
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -52,3 +61,11 @@ def test_trailer_to_a_non_main_commit_falls_back_to_patch_id() -> None:
     line = [c("b1", "fix: a", f"(cherry picked from commit {'e9'.ljust(40, '0')})")]
     got = match_origins(line, {line[0].sha: "p"}, main, {main[0].sha: "p"})
     assert got[line[0].sha].how == PATCH_ID
+
+
+def test_a_backport_pr_number_after_mains() -> None:
+    assert pr_numbers("fix: thing (#123) (#130)") == [130, 123]
+    main = [c("a1", "fix: thing (#123)")]
+    line = [c("b1", "fix: thing (#123) (#130)")]
+    got = match_origins(line, {}, main, {})
+    assert got[line[0].sha] == Origin(main[0].sha, PR)
