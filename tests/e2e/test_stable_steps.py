@@ -129,3 +129,17 @@ def test_conflict_in_prepare_leaves_the_repo_byte_identical(sr: StableRepo, tmp_
     assert info.value.commit == sr.shas["5"]
     assert info.value.files == ("five.txt",)
     assert sr.repo.snapshot() == before
+
+
+def test_a_checked_out_line_branch_follows_by_fast_forward(sr: StableRepo, tmp_path: Path) -> None:
+    config = sr.config()
+    ch = stable_channel(config, None)
+    sr.repo.git("branch", "2.14.x", "edge-26.11.1")
+    sr.repo.tag("stable-2.14.0", ref="2.14.x")
+    sr.repo.git("checkout", "-q", "2.14.x")
+    plan = plan_point(sr.git, config, ch, sr.opts(tmp_path), line="2.14", picks=["#5"])
+    res = _prepare_and_tag(sr, plan, tmp_path)
+    assert sr.repo.git("symbolic-ref", "--short", "HEAD") == "2.14.x"
+    assert sr.head_of("HEAD") == res["commit"]
+    assert (sr.path / "five.txt").read_text() == "5\n"
+    assert sr.repo.git("status", "--porcelain") == ""
