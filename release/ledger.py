@@ -159,24 +159,50 @@ def line_commits(git: Git, ref: str, main: str) -> list[Commit]:
 def line_ledger(git: Git, line: str, branch: str, main: str) -> LineLedger:
     """The ledger of one line: each commit since its cut and the main commit it came
     from. Raises :class:`GitError` when the branch or ``main`` does not exist."""
-    ref = branch_ref(git, branch)
-    if ref is None:
-        raise GitError(f"line {line} has no branch {branch}", hint="git fetch origin")
+    return line_ledgers(git, [(line, branch)], main)[0]
+
+
+def line_ledgers(git: Git, lines: Sequence[tuple[str, str]], main: str) -> list[LineLedger]:
+    """Ledgers of several lines ``(line, branch)``. Main's commits since the oldest cut
+    are read once (one ``git log``, one patch-id pipeline) and shared; each line adds
+    one ``git log`` and one patch-id pipeline for its own commits and one ``rev-list``.
+    Raises :class:`GitError` when a branch does not exist."""
     main_ref = branch_ref(git, main) or main
-    commits = line_commits(git, ref, main_ref)
-    candidates = git.log([main_ref, f"^{ref}"], no_merges=True)
-    origins = match_origins(
-        commits,
-        patch_ids(git, [ref, f"^{main_ref}"]) if commits else {},
-        candidates,
-        patch_ids(git, [main_ref, f"^{ref}"]) if candidates and commits else {},
-    )
-    base = git.run("merge-base", ref, main_ref, check=False).stdout.strip()
-    entries = tuple(
-        LedgerEntry(c.sha, c.subject, origins.get(c.sha), merge=len(c.parents) > 1)
-        for c in reversed(commits)
-    )
-    return LineLedger(line, branch, ref, base, entries)
+    refs = []
+    for line, branch in lines:
+        ref = branch_ref(git, branch)
+        if ref is None:
+            raise GitError(f"line {line} has no branch {branch}", hint="git fetch origin")
+        refs.append(ref)
+    bases = [git.run("merge-base", r, main_ref, check=False).stdout.strip() for r in refs]
+    if len(refs) == 1:
+        since = [f"^{refs[0]}"]  # exactly the main commits the line does not have
+    else:
+        known = sorted({b for b in bases if b})
+        oldest = git.run("merge-base", "--octopus", *known, check=False).stdout.strip()
+        since = [f"^{oldest}"] if oldest else []
+    main_commits: list[Commit] | None = None
+    main_pids: dict[str, str] = {}
+    out = []
+    for (line, branch), ref, base in zip(lines, refs, bases, strict=True):
+        commits = line_commits(git, ref, main_ref)
+        origins: dict[str, Origin] = {}
+        if commits:
+            if main_commits is None:
+                main_commits = git.log([main_ref, *since], no_merges=True)
+                main_pids = patch_ids(git, [main_ref, *since]) if main_commits else {}
+            candidates = main_commits
+            if len(refs) > 1:
+                missing = set(git.run("rev-list", main_ref, f"^{ref}").stdout.split())
+                candidates = [c for c in main_commits if c.sha in missing]
+            line_pids = patch_ids(git, [ref, f"^{main_ref}"])
+            origins = match_origins(commits, line_pids, candidates, main_pids)
+        entries = tuple(
+            LedgerEntry(c.sha, c.subject, origins.get(c.sha), merge=len(c.parents) > 1)
+            for c in reversed(commits)
+        )
+        out.append(LineLedger(line, branch, ref, base, entries))
+    return out
 
 
 def find_on_line(

@@ -206,7 +206,7 @@ def cmd_stable(args: argparse.Namespace, out: Output) -> int:
 def cmd_ledger(args: argparse.Namespace, out: Output) -> int:
     from release.adapters.git import Git
     from release.config import load_config
-    from release.ledger import branch_ref, line_ledger, lines_carrying
+    from release.ledger import branch_ref, line_ledgers, lines_carrying
     from release.stable import stable_channel, stable_releases
     from release.versions import parse_line
 
@@ -232,14 +232,16 @@ def cmd_ledger(args: argparse.Namespace, out: Output) -> int:
         out.result("\n".join(text), data)
         return 0
     wanted = [parse_line(args.line)] if args.line else lines
-    ledgers = []
+    specs = [
+        (str(line), channel.branch_for(line))
+        for line in wanted
+        # without LINE, old lines whose branch is gone are left out
+        if args.line or branch_ref(git, channel.branch_for(line)) is not None
+    ]
+    ledgers = line_ledgers(git, specs, channel.branch)
     text = []
-    for line in wanted:
-        branch = channel.branch_for(line)
-        if args.line is None and branch_ref(git, branch) is None:
-            continue  # an old line whose branch is gone
-        ledger = line_ledger(git, str(line), branch, channel.branch)
-        ledgers.append(ledger)
+    for ledger in ledgers:
+        line, branch = ledger.line, ledger.branch
         picked = sum(1 for e in ledger.entries if e.origin)
         text.append(
             f"{line} ({branch}, cut at {ledger.cut_base[:12]}): {len(ledger.entries)} commits, "

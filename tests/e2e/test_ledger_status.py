@@ -134,6 +134,11 @@ def test_ledger_without_trailers(tmp_path: Path, capsys: pytest.CaptureFixture[s
     ]
     data = _cli(capsys, "--repo", str(repo.path), "stable", "ledger")
     assert [x["line"] for x in data["lines"]] == [f"2.{m}" for m in range(14, 1, -1)]
+    # the shared main pass gives each line the same answer as a ledger of that line alone
+    for entry in data["lines"]:
+        alone = line_ledger(git, entry["line"], entry["branch"], "main")
+        assert entry == alone.to_dict()
+    assert data["lines"][-1]["entries"][0]["how"] == "patch-id"  # 2.2's fix, years back
 
 
 def test_status_lists_every_line_with_its_latest(
