@@ -28,18 +28,22 @@ CUT = "cut"  # the main commit is an ancestor of the line: carried since the cut
 
 _TRAILER_RE = re.compile(r"\(cherry picked from commit ([0-9a-f]{7,40})\)")
 _PR_RE = re.compile(r"\(#(\d+)\)")
-
-
-def pr_number(subject: str) -> int | None:
-    """The PR number a squash-merge subject ends with: ``fix: thing (#123)`` -> 123."""
-    found = _PR_RE.findall(subject)
-    return int(found[-1]) if found else None
+_MERGE_PR_RE = re.compile(r"Merge pull request #(\d+)\b")
 
 
 def pr_numbers(subject: str) -> list[int]:
-    """Every ``(#N)`` of a subject, last first: a backport PR squashed onto a line often
-    reads ``fix: thing (#123) (#130)`` (main's PR, then the backport PR)."""
-    return [int(n) for n in reversed(_PR_RE.findall(subject))]
+    """The PR numbers of a subject, last first: ``fix: thing (#123)`` (squash merge),
+    ``Merge pull request #123 from …`` (merge commit). A backport PR squashed onto a
+    line often reads ``fix: thing (#123) (#130)`` (main's PR, then the backport PR)."""
+    found = [int(n) for n in reversed(_PR_RE.findall(subject))]
+    merge = _MERGE_PR_RE.match(subject)
+    return [*found, int(merge[1])] if merge else found
+
+
+def pr_number(subject: str) -> int | None:
+    """The PR a subject names last (see :func:`pr_numbers`)."""
+    found = pr_numbers(subject)
+    return found[0] if found else None
 
 
 def trailers(body: str) -> list[str]:

@@ -528,7 +528,15 @@ def _resolve_picks(
                 wanted[by_pr[n].sha] = by_pr[n]
                 continue
             grep = git.run(
-                "log", "-F", f"--grep=(#{n})", "--format=%H", "-n", "1", main_ref, check=False
+                "log",
+                "-F",
+                f"--grep=(#{n})",
+                f"--grep=Merge pull request #{n} ",
+                "--format=%H",
+                "-n",
+                "1",
+                main_ref,
+                check=False,
             ).stdout.split()
             if grep and git.is_ancestor(grep[0], base):
                 warnings.append(f"skipping #{n}: already on {branch} (carried since the cut)")
@@ -566,7 +574,15 @@ def _validate_picks(git: Git, main_ref: str, specs: Sequence[str], problems: lis
     for spec in dict.fromkeys(s.strip() for s in specs):
         if re.fullmatch(r"#\d{1,9}", spec):
             found = git.run(
-                "log", "-F", f"--grep=({spec})", "--format=%H", "-n", "1", main_ref, check=False
+                "log",
+                "-F",
+                f"--grep=({spec})",
+                f"--grep=Merge pull request {spec} ",
+                "--format=%H",
+                "-n",
+                "1",
+                main_ref,
+                check=False,
             ).stdout.split()
             if not found:
                 problems.append(

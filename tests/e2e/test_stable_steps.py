@@ -143,3 +143,24 @@ def test_a_checked_out_line_branch_follows_by_fast_forward(sr: StableRepo, tmp_p
     assert sr.head_of("HEAD") == res["commit"]
     assert (sr.path / "five.txt").read_text() == "5\n"
     assert sr.repo.git("status", "--porcelain") == ""
+
+
+def test_pick_a_merged_pull_request_by_number(sr: StableRepo, tmp_path: Path) -> None:
+    sr.repo.git("branch", "2.14.x", "edge-26.11.1")
+    sr.repo.tag("stable-2.14.0", ref="2.14.x")
+    sr.repo.git("checkout", "-q", "-b", "topic", "main~2")
+    sr.repo.commit("part one", files={"topic1.txt": "1\n"})
+    sr.repo.commit("part two", files={"topic2.txt": "2\n"})
+    sr.repo.git("checkout", "-q", "main")
+    sr.repo.git("merge", "-q", "--no-ff", "-m", "Merge pull request #9 from dev/topic", "topic")
+    merge = sr.head_of("main")
+    config = sr.config()
+    plan = plan_point(
+        sr.git, config, stable_channel(config, None), sr.opts(tmp_path), line="2.14", picks=["#9"]
+    )
+    assert plan.picks == (merge,)
+    res = _prepare_and_tag(sr, plan, tmp_path)
+    assert sr.repo.git("show", f"{res['commit']}:topic2.txt") == "2"
+    assert f"(cherry picked from commit {merge})" in sr.repo.git(
+        "log", "-1", "--format=%B", res["commit"]
+    )

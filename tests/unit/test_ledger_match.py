@@ -65,6 +65,8 @@ def test_trailer_to_a_non_main_commit_falls_back_to_patch_id() -> None:
 
 def test_a_backport_pr_number_after_mains() -> None:
     assert pr_numbers("fix: thing (#123) (#130)") == [130, 123]
+    assert pr_numbers("Merge pull request #77 from dev/topic") == [77]
+    assert pr_number("Merge pull request #77 from dev/topic") == 77
     main = [c("a1", "fix: thing (#123)")]
     line = [c("b1", "fix: thing (#123) (#130)")]
     got = match_origins(line, {}, main, {})
