@@ -395,8 +395,51 @@ class Run:
                 "index_version": None,
                 "skipped": "unsigned releases are never listed in the channel index",
             }
+        seeded = self._seed_from_pages()
         result = self._publish_to_channel()
-        return {"release_dir": rel, **result}
+        return {"release_dir": rel, **result, **seeded}
+
+    def _seed_from_pages(self) -> dict[str, Any]:
+        """With ``publish.target = "pages"`` and --push, the pages branch is the channel's
+        truth: a store without an index starts from its files, and the branch commit is
+        remembered so the later push refuses to overwrite another publisher's index."""
+        if self.channel.publish_target != "pages" or not self.plan.push:
+            return {}
+        if "pages_parent" in self.journal.steps.get("publish-seed", {}):
+            return dict(self.journal.steps["publish-seed"])
+        import json
+
+        from release.adapters.ghpages import fetch_pages
+
+        seed = self.work / "pages-seed"
+        shutil.rmtree(seed, ignore_errors=True)
+        self.git.run("fetch", "--quiet", "origin", self.channel.pages_branch, check=False)
+        parent = fetch_pages(self.git.root, seed, self.channel.pages_branch)
+        out = self.opts.out
+        if parent:
+            remote_index = seed / "index.json"
+            local_index = out / "index.json"
+            if local_index.exists() and remote_index.exists():
+                theirs = json.loads(remote_index.read_bytes()).get("version", 0)
+                ours = json.loads(local_index.read_bytes()).get("version", 0)
+                if theirs > ours:
+                    raise ChannelError(
+                        f"the {self.channel.pages_branch} branch has index v{theirs}, "
+                        f"this store v{ours}",
+                        hint="publish from a store seeded from the pages branch "
+                        "(an empty --out is seeded automatically)",
+                    )
+            for src in sorted(seed.rglob("*")):
+                dest = out / src.relative_to(seed)
+                if src.is_dir() or dest.exists():
+                    continue
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dest)
+        shutil.rmtree(seed, ignore_errors=True)
+        seeded = {"pages_parent": parent}
+        self.journal.steps["publish-seed"] = seeded
+        self.journal.save()
+        return seeded
 
     def _publish_to_channel(self) -> dict[str, Any]:
         """Record the release in the channel documents, then swap index.json (last)."""
@@ -459,45 +502,52 @@ class Run:
 
     def step_github(self) -> dict[str, Any]:
         """GitHub release (draft -> assets -> verify -> publish), then the channel's
-        GitHub publication (pages branch or index assets), index last."""
+        GitHub publication (pages branch or index assets): the index moves last."""
+        result: dict[str, Any] = {}
         slug = github_slug(self.config.repository)
         env = self.opts.env
+        token = env.get("GITHUB_TOKEN") or env.get("GH_TOKEN")
         if slug is None:
-            return {"skipped": "[tool.release] repository is not a GitHub repository"}
-        if not (env.get("GITHUB_TOKEN") or env.get("GH_TOKEN")):
+            result["release"] = "skipped: [tool.release] repository is not on GitHub"
+        elif not token:
             self.emit("github", "warn", "no GITHUB_TOKEN or GH_TOKEN: GitHub release skipped")
-            return {"skipped": "no GITHUB_TOKEN or GH_TOKEN"}
-        from release.adapters.github import GitHubClient
+            result["release"] = "skipped: no GITHUB_TOKEN or GH_TOKEN"
+        else:
+            from release.adapters.github import GitHubClient
 
-        dest = release_dir(self.opts.out, self.plan.tag)
-        assets = sorted(p for p in dest.iterdir() if p.is_file() and not p.name.startswith("."))
-        make_latest = self.plan.make_latest and not self.plan.prerelease
-        result: dict[str, Any] = {"repository": slug}
-        with GitHubClient.from_environment(env) as client:
-            published = client.publish_release(
-                slug,
-                self.plan.tag,
-                name=self.plan.tag,
-                notes=self.plan.notes,
-                assets=assets,
-                prerelease=self.plan.prerelease,
-                make_latest=make_latest,
-                target_commitish=self.release_commit,
-            )
-            result.update(
-                url=published.html_url, assets=len(published.assets), make_latest=make_latest
-            )
-            if self.channel.publish_target == "release-assets":
-                uploaded = client.upload_index_assets(slug, self.opts.out)
-                result["index_assets"] = len(uploaded)
+            dest = release_dir(self.opts.out, self.plan.tag)
+            assets = sorted(p for p in dest.iterdir() if p.is_file() and not p.name.startswith("."))
+            make_latest = self.plan.make_latest and not self.plan.prerelease
+            with GitHubClient.from_environment(env) as client:
+                published = client.publish_release(
+                    slug,
+                    self.plan.tag,
+                    name=self.plan.tag,
+                    notes=self.plan.notes,
+                    assets=assets,
+                    prerelease=self.plan.prerelease,
+                    make_latest=make_latest,
+                    target_commitish=self.release_commit,
+                )
+                result.update(
+                    repository=slug,
+                    url=published.html_url,
+                    assets=len(published.assets),
+                    make_latest=make_latest,
+                )
+                if self.channel.publish_target == "release-assets":
+                    uploaded = client.upload_index_assets(slug, self.opts.out)
+                    result["index_assets"] = len(uploaded)
         if self.channel.publish_target == "pages":
             from release.adapters.ghpages import publish_pages
 
+            parent = self.journal.steps.get("publish", {}).get("pages_parent")
             result["pages_commit"] = publish_pages(
                 self.opts.out,
                 self.git.root,
                 branch=self.channel.pages_branch,
                 message=f"Publish {self.plan.tag} to the {self.plan.channel} channel",
+                expected_parent=parent,
             )
         return result
 

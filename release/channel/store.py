@@ -52,6 +52,7 @@ from release.channel.model import (
 )
 from release.channel.signing import DocumentSigner, DocumentVerifier, bundle_path
 from release.channel.strictjson import DocumentError
+from release.checksums import hash_file
 from release.config import ChannelConfig, Identity
 from release.errors import ChannelError, VerificationError
 
@@ -85,14 +86,9 @@ class PublishResult:
 
 
 def sha256_file(path: Path) -> tuple[int, str]:
-    """Size and sha256 of ``path``, streamed."""
-    h = hashlib.sha256()
-    size = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-            size += len(chunk)
-    return size, h.hexdigest()
+    """Size and sha256 of ``path``, streamed (the pipeline's hasher)."""
+    digest = hash_file(path)
+    return digest.size, digest.sha256
 
 
 def _fsync_dir(directory: Path) -> None:
