@@ -70,7 +70,13 @@ def test_lines_points_and_a_backport(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert index["channels"]["stable"]["latest"] == "2.15.2"  # a backport never takes it
     assert _lines(index) == {"2.15": ("2.15.2", "active"), "2.14": ("2.14.1", "maintenance")}
     channel_doc = json.loads((out / index["channels"]["stable"]["document"]["path"]).read_text())
-    assert "2.14" in json.dumps(channel_doc)
+    assert [(x["line"], x["latest"], x["releases"]) for x in channel_doc["lines"]] == [
+        ("2.14", "2.14.1", 2),
+        ("2.15", "2.15.2", 3),
+    ]
+    line_doc = json.loads((out / channel_doc["lines"][1]["document"]["path"]).read_text())
+    cut_from = {r["version"]: r.get("from_edge") for r in line_doc["releases"]}
+    assert cut_from == {"2.15.0": "edge-26.11.1", "2.15.1": None, "2.15.2": None}
     for tag in (
         "stable-2.14.0",
         "stable-2.14.1",
