@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from release.adapters.build import BuildContext, plan_artifacts
 from release.adapters.git import CherryPickConflict, Commit, Git, TagInfo, cherry_pick_onto
+from release.changelog import render_section
 from release.checksums import atomic_write
 from release.config import ChannelConfig, Identity, ProjectConfig
 from release.errors import (
@@ -65,7 +66,7 @@ from release.versions import (
 if TYPE_CHECKING:
     from release.adapters.github import GitHubClient
 
-NOTES_LIMIT = 200  # commits listed in a cut's notes; the rest are counted
+NOTES_LIMIT = 400  # commits listed in release notes; the rest are counted (GitHub caps bodies)
 
 
 class BackportConflict(GitError):
@@ -262,14 +263,15 @@ def plan_cut(
     previous = _previous_line_zero(releases, version.line)
     rev_range = [edge[0].commit] + ([f"^{previous[0].commit}"] if previous else [])
     commits = git.log(rev_range, no_merges=True)
-    from release.changelog import render_section
-
-    section = render_section(tag, opts.now.date(), commits, repository=config.repository)
+    shown = commits[:NOTES_LIMIT]  # newest first; a first line may sit on years of history
+    section = render_section(tag, opts.now.date(), shown, repository=config.repository)
     heading, _, rest = section.partition("\n")
     intro = f"First release of the {version.line} line, cut from {edge[0].name}." + (
         f" Changes since {previous[0].name}:" if previous and commits else ""
     )
     notes = f"{heading}\n\n{intro}\n{rest}"
+    if len(commits) > len(shown):
+        notes = notes.rstrip("\n") + f"\n\n… and {len(commits) - len(shown)} earlier commits.\n"
     return _plan(
         config,
         channel,
