@@ -259,3 +259,19 @@ def test_vendor_channel_is_independent(tmp_path: Path) -> None:
     assert signed.signer.identity == "acme-2.14@dev.invalid"
     with pytest.raises(ConfigError, match="not a stable one"):
         stable_channel(config, "edge")
+
+
+def test_cut_notes_are_capped(
+    sr: StableRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import release.stable
+
+    monkeypatch.setattr(release.stable, "NOTES_LIMIT", 2)
+    config = sr.config()
+    plan = plan_cut(
+        sr.git, config, stable_channel(config, None), sr.opts(tmp_path), from_edge=None, line=None
+    )
+    assert plan.commit_count == 4  # config, #1, #2, #3
+    assert plan.notes.rstrip().endswith("… and 2 earlier commits.")
+    assert "three (#3)" in plan.notes
+    assert "one (#1)" not in plan.notes
