@@ -453,11 +453,12 @@ def _plan_line_release(
 
     on_branch = git.log([base, f"^{latest[0].commit}"], no_merges=True)
     edge_format = config.edge.tag_format
-    entries = [NoteEntry(c.subject, c.sha) for c in on_branch]
-    entries += [
+    # newest first, like git log: the picks land on top of what the branch already has
+    entries = [
         NoteEntry(c.subject, c.sha, first_edge_containing(git, edge_format, c.sha))
-        for c in reversed(chosen)  # newest first, like git log
+        for c in reversed(chosen)
     ]
+    entries += [NoteEntry(c.subject, c.sha) for c in on_branch]
     what = "Point release" if kind == "point" else "Backport release"
     intro = f"{what} of the {version.line} line (after {latest[0].name})."
     notes = render_notes(tag, opts.now.date(), intro, entries, repository=config.repository)
