@@ -819,7 +819,9 @@ def _conflict_branch(
     from release.adapters.git import CherryPickConflict, commit_conflict_branch
 
     assert isinstance(exc, CherryPickConflict)
-    name = f"backport/{plan.line}/{exc.commit[:7]}"
+    # a vendor channel's line 2.14 is not the default channel's: keep their branches apart
+    scope = plan.line if plan.channel == config.stable.name else f"{plan.channel}/{plan.line}"
+    name = f"backport/{scope}/{exc.commit[:7]}"
     made = commit_conflict_branch(
         git, plan.base_commit, plan.picks, when=opts.now.isoformat(), branch=name
     )

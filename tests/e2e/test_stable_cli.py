@@ -161,3 +161,21 @@ def test_conflict_branch_mode(
         before["origin"],
     )
     assert "stable-2.14.1" not in sr.tags()
+
+
+def test_vendor_conflict_branch_is_scoped_by_channel(
+    sr: StableRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _line(sr, "2.14", "edge-26.10.1", prefix="acme-", branch="acme-2.14.x")
+    sr.repo.git("checkout", "-q", "acme-2.14.x")
+    sr.repo.commit("acme-only: five", files={"five.txt": "acme version\n"})
+    sr.repo.git("checkout", "-q", "main")
+    code, data, _ = _run(
+        capsys, sr, tmp_path, "point", "2.14", "--channel", "stable-acme", "--pick", "#5",
+        "--conflict-branch",
+    )  # fmt: skip
+    branch = f"backport/stable-acme/2.14/{sr.shas['5'][:7]}"
+    assert code == 1
+    assert branch in data["error"]
+    assert "<<<<<<<" in sr.repo.git("show", f"{branch}:five.txt")
+    assert "merge it into acme-2.14.x" in data["hint"]
