@@ -586,7 +586,7 @@ class Run:
                 mode=setup_mode,
                 trust_config=self.opts.trust_config,
                 identity_token=self.opts.identity_token,
-                dev_state_dir=work_root(self.opts.out) / "dev-sigstore",
+                dev_state_dir=None,  # the per-user dev instance, as `release sign --dev`
             )
             expected = self.expected_identity
             self._signer_cm = open_signer(

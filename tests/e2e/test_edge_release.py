@@ -150,6 +150,19 @@ def test_edge_release_end_to_end(project: Repo) -> None:
         out_dir(project) / "index.json"
     ).read_bytes()
 
+    # The consumer verifies every signature (dev root) and downloads verified files.
+    state = ["--state-dir", str(project.path / "state")]
+    verified = run_release(project, "channel", "verify", "--source", str(out_dir(project)),
+                           "--dev", *state)
+    assert verified.returncode == 0, verified.stderr
+    got = project.path / "downloads"
+    dl = run_release(project, "channel", "download", "26.11.1", "--source",
+                     str(out_dir(project)), "--channel", "edge", "--dev", "--to", str(got),
+                     *state)
+    assert dl.returncode == 0, dl.stderr
+    assert (got / ARTIFACTS[0]).read_bytes() == (rel / ARTIFACTS[0]).read_bytes()
+    assert not list(out_dir(project).rglob("*.pem")), "no private keys in the channel"
+
     # A re-run is a no-op that says so.
     again = run_release(project, "edge", *DATE, "--sign", "dev")
     assert again.returncode == 0
