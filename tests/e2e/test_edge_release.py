@@ -152,13 +152,25 @@ def test_edge_release_end_to_end(project: Repo) -> None:
 
     # The consumer verifies every signature (dev root) and downloads verified files.
     state = ["--state-dir", str(project.path / "state")]
-    verified = run_release(project, "channel", "verify", "--source", str(out_dir(project)),
-                           "--dev", *state)
+    verified = run_release(
+        project, "channel", "verify", "--source", str(out_dir(project)), "--dev", *state
+    )
     assert verified.returncode == 0, verified.stderr
     got = project.path / "downloads"
-    dl = run_release(project, "channel", "download", "26.11.1", "--source",
-                     str(out_dir(project)), "--channel", "edge", "--dev", "--to", str(got),
-                     *state)
+    dl = run_release(
+        project,
+        "channel",
+        "download",
+        "26.11.1",
+        "--source",
+        str(out_dir(project)),
+        "--channel",
+        "edge",
+        "--dev",
+        "--to",
+        str(got),
+        *state,
+    )
     assert dl.returncode == 0, dl.stderr
     assert (got / ARTIFACTS[0]).read_bytes() == (rel / ARTIFACTS[0]).read_bytes()
     assert not list(out_dir(project).rglob("*.pem")), "no private keys in the channel"
