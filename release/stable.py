@@ -736,7 +736,6 @@ def release_stable(
     if line is None:
         raise UsageError(f"release stable {request.action} needs a LINE (e.g. 2.15)")
     journal_name = f"{channel.name}-{line}"
-    new_picks = bool(request.picks or request.label)
 
     def make_plan() -> ReleasePlan:
         if request.action == "cut":
@@ -767,9 +766,9 @@ def release_stable(
     work = work_root(opts.out) / journal_name
     finished = _finished_journal(opts, journal_name)
     same_request = _recorded_request(work) == request.key()
-    # Picks name a new release: a finished release of this line is history unless this is
-    # the very same request again (a re-run: already released, or now --push it).
-    if new_picks and finished is not None and not same_request:
+    # A finished release of this line is history unless this is the very same request
+    # again (a re-run: already released, or now --push it); anything else is a new one.
+    if finished is not None and not same_request:
         if opts.dry_run:
             plan = make_plan()
             return RunResult(plan, "planned", plan.to_dict())

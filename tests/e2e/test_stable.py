@@ -221,3 +221,22 @@ def test_changelog_commits_go_on_the_line_branch(
         ("fix: five (#5)", sr.shas["5"]),
         ("Release stable-2.14.1", None),
     ]
+
+
+def test_a_point_after_the_cut_is_not_the_cut_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sr = make_stable_repo(tmp_path)
+    out = tmp_path / "out"
+    assert _release(capsys, sr, out, "cut", "--line", "2.14")[1]["tag"] == "stable-2.14.0"
+    code, data = _release(capsys, sr, out, "point", "2.14")
+    assert code == 1
+    assert "nothing new on 2.14.x since stable-2.14.0" in data["error"]
+    # commits pushed to the line by hand make a point release without picks
+    sr.repo.git("checkout", "-q", "2.14.x")
+    sr.repo.commit("fix: made on the line", files={"line.txt": "x\n"})
+    sr.repo.git("checkout", "-q", "main")
+    code, data = _release(capsys, sr, out, "point", "2.14")
+    assert (code, data["tag"]) == (0, "stable-2.14.1")
+    code, data = _release(capsys, sr, out, "point", "2.14")
+    assert (code, data["state"]) == (0, "already-released")
