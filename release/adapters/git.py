@@ -491,8 +491,7 @@ def commit_conflict_branch(
             + f"(cherry picked from commit {result.commit})\n"
         )
         wgit.run(
-            "-c",
-            "core.hooksPath=/dev/null",
+            *_PICK_CONFIG,
             "commit",
             "--no-verify",
             "--allow-empty",
@@ -507,6 +506,18 @@ def commit_conflict_branch(
         commit = wgit.out("rev-parse", "HEAD")
     git.run("update-ref", "-m", "release-channels: backport conflict", ref, commit, "0" * 40)
     return ConflictBranch(branch, commit, result.commit, result.files)
+
+
+# Deterministic commits whatever the user's configuration: no hooks, no GPG signature
+# (it would change the commit on a resumed run), no recorded resolutions applied.
+_PICK_CONFIG = (
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "commit.gpgSign=false",
+    "-c",
+    "rerere.enabled=false",
+)
 
 
 class _pick_worktree:
@@ -552,7 +563,7 @@ def _apply_picks(
     env = {**identity_env(git), "GIT_COMMITTER_DATE": when}
     for sha in picks:
         parents = wgit.out("rev-list", "--parents", "-n", "1", sha).split()[1:]
-        args = ["-c", "core.hooksPath=/dev/null", "cherry-pick", "-x", "--no-rerere-autoupdate"]
+        args = [*_PICK_CONFIG, "cherry-pick", "-x", "--no-rerere-autoupdate"]
         if len(parents) > 1:
             args += ["-m", "1"]
         res = wgit.run(*args, sha, check=False, extra_env=env)

@@ -148,3 +148,18 @@ def test_worktree_failure_cleans_up(repo: Repo, tmp_path: Path) -> None:
     with pytest.raises(GitError):
         cherry_pick_onto(git, "0" * 40, ["HEAD"], when=WHEN)
     assert repo.git("worktree", "list").count("\n") == 0
+
+
+def test_user_config_cannot_change_the_commits(repo: Repo) -> None:
+    shas = _history(repo)
+    git = Git(repo.path)
+    expected = cherry_pick_onto(git, shas["base"], [shas["x"]], when=WHEN)
+    # signing that would fail (or change the commit), a hook that would fail
+    repo.git("config", "commit.gpgSign", "true")
+    repo.git("config", "gpg.program", "false")
+    hooks = repo.path / ".git" / "hooks"
+    hooks.mkdir(exist_ok=True)
+    hook = hooks / "prepare-commit-msg"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    assert cherry_pick_onto(git, shas["base"], [shas["x"]], when=WHEN) == expected
