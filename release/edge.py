@@ -8,14 +8,14 @@ from pathlib import Path
 from release.adapters.build import BuildContext, plan_artifacts
 from release.adapters.git import Git
 from release.config import ProjectConfig
-from release.errors import ConfigError, PreflightError, SigningError, UsageError
+from release.errors import PreflightError, UsageError
 from release.pipeline import (
     EventSink,
     RunOptions,
     RunResult,
     check_common,
+    check_signing,
     raise_problems,
-    resolve_sign_mode,
     run_release,
     usage_problem,
 )
@@ -53,19 +53,8 @@ def plan_edge(git: Git, config: ProjectConfig, opts: RunOptions) -> ReleasePlan:
     except UsageError as exc:
         problems.append(usage_problem(exc))
     tag = channel.tag_format.format(version) if version else None
-    sign_mode: str | None = None
-    try:
-        sign_mode = resolve_sign_mode(opts.sign, opts.env, opts.identity_token)
-    except SigningError as exc:
-        problems.append(exc.message + (f" ({exc.hint})" if exc.hint else ""))
-    signer = None
-    if sign_mode and sign_mode != "none":
-        try:
-            signer = channel.expected_signer(dev=sign_mode == "dev")
-        except ConfigError as exc:
-            problems.append(exc.message)
-    if sign_mode == "none":
-        warnings.append("artifacts will NOT be signed (--sign none)")
+    signing = check_signing(channel, opts, problems, warnings)
+    sign_mode, signer = signing.mode, signing.signer
     check_common(git, config, opts, problems, warnings, tag=tag, sign_mode=sign_mode)
     raise_problems(problems)
     if version is None or tag is None or sign_mode is None:  # unreachable after preflight

@@ -28,6 +28,7 @@ from release.config import ChannelConfig, Identity, ProjectConfig
 from release.errors import (
     BuildError,
     ChannelError,
+    ConfigError,
     GitError,
     JournalError,
     PreflightError,
@@ -149,6 +150,32 @@ def check_common(
     if not config.builds:
         problems.append("no build commands are configured ([[tool.release.build]])")
     problems.extend(_out_problems(opts.out))
+
+
+@dataclass(frozen=True)
+class Signing:
+    mode: str | None  # None: the mode itself could not be resolved (a problem says why)
+    signer: Identity | None
+
+
+def check_signing(
+    channel: ChannelConfig, opts: RunOptions, problems: list[str], warnings: list[str]
+) -> Signing:
+    """The signing mode and the identity the channel expects, problems collected."""
+    mode: str | None = None
+    try:
+        mode = resolve_sign_mode(opts.sign, opts.env, opts.identity_token)
+    except SigningError as exc:
+        problems.append(exc.message + (f" ({exc.hint})" if exc.hint else ""))
+    signer = None
+    if mode and mode != "none":
+        try:
+            signer = channel.expected_signer(dev=mode == "dev")
+        except ConfigError as exc:
+            problems.append(exc.message)
+    if mode == "none":
+        warnings.append("artifacts will NOT be signed and the channel index is not updated")
+    return Signing(mode, signer)
 
 
 def _out_problems(out: Path) -> list[str]:

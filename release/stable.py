@@ -21,13 +21,12 @@ from release.adapters.build import BuildContext, plan_artifacts
 from release.adapters.git import CherryPickConflict, Commit, Git, TagInfo, cherry_pick_onto
 from release.changelog import render_section
 from release.checksums import atomic_write
-from release.config import ChannelConfig, Identity, ProjectConfig
+from release.config import ChannelConfig, ProjectConfig
 from release.errors import (
     ConfigError,
     GitError,
     PreflightError,
     ReleaseError,
-    SigningError,
     UsageError,
 )
 from release.journal import Journal
@@ -42,10 +41,11 @@ from release.pipeline import (
     EventSink,
     RunOptions,
     RunResult,
+    Signing,
     check_common,
+    check_signing,
     github_slug,
     raise_problems,
-    resolve_sign_mode,
     run_release,
     usage_problem,
     work_root,
@@ -103,31 +103,6 @@ def line_status(git: Git, channel: ChannelConfig, today: date) -> list[LineStatu
     """
     releases = [(t.name, v, t.date.date()) for t, v in stable_releases(git, channel)]
     return line_statuses(releases, channel.support, today, branch_for=channel.branch_for)
-
-
-@dataclass(frozen=True)
-class _Signing:
-    mode: str | None
-    signer: Identity | None
-
-
-def _signing(
-    channel: ChannelConfig, opts: RunOptions, problems: list[str], warnings: list[str]
-) -> _Signing:
-    mode: str | None = None
-    try:
-        mode = resolve_sign_mode(opts.sign, opts.env, opts.identity_token)
-    except SigningError as exc:
-        problems.append(exc.message + (f" ({exc.hint})" if exc.hint else ""))
-    signer = None
-    if mode and mode != "none":
-        try:
-            signer = channel.expected_signer(dev=mode == "dev")
-        except ConfigError as exc:
-            problems.append(exc.message)
-    if mode == "none":
-        warnings.append("artifacts will NOT be signed (--sign none)")
-    return _Signing(mode, signer)
 
 
 def _main_ref(git: Git, channel: ChannelConfig, problems: list[str]) -> str | None:
@@ -254,7 +229,7 @@ def plan_cut(
         warnings.append(f"{edge[0].name} is not on {channel.branch}")
     version = StableVersion(new_line.major, new_line.minor, 0) if new_line else None
     tag = channel.tag_format.format(version) if version else None
-    signing = _signing(channel, opts, problems, warnings)
+    signing = check_signing(channel, opts, problems, warnings)
     check_common(git, config, opts, problems, warnings, tag=tag, sign_mode=signing.mode)
     raise_problems(problems)
     if edge is None or version is None or tag is None or branch is None or not signing.mode:
@@ -428,7 +403,7 @@ def _plan_line_release(
     elif main_ref:
         _validate_picks(git, main_ref, specs, problems)  # still report bad picks
     tag = channel.tag_format.format(version) if version else None
-    signing = _signing(channel, opts, problems, warnings)
+    signing = check_signing(channel, opts, problems, warnings)
     if base and latest and specs and not chosen and not problems:
         problems.append(f"nothing to release: every pick is already on {branch}")
     if base and latest and not specs and base == latest[0].commit:
@@ -646,7 +621,7 @@ def _plan(
     previous_tag: str | None,
     commit_count: int,
     notes: str,
-    signing: _Signing,
+    signing: Signing,
     make_latest: bool,
     warnings: list[str],
     picks: tuple[str, ...] = (),
