@@ -41,6 +41,7 @@ __all__ = [
     "assign_commits",
     "build_history",
     "classify_tag",
+    "line_support",
     "releases_by_channel",
     "stable_lines",
     "support_phases",
@@ -300,25 +301,52 @@ def assign_commits(
     return result
 
 
-def support_phases(
-    lines: Iterable[Line], policy: SupportPolicy, today: date
-) -> dict[Line, tuple[str, date | None]]:
-    """``line -> (phase, eol)`` with phase ``active`` | ``maintenance`` | ``eol``.
+def line_support(
+    released: Mapping[Line, date | None],
+    policy: SupportPolicy,
+    today: date,
+    *,
+    kind: str = "stable",
+) -> dict[Line, tuple[str, date | None, date | None]]:
+    """``line -> (phase, released, eol)``: the one support rule of status and the index.
 
-    The newest line is active and the next ``maintained_lines - 1`` are in
-    maintenance; older lines are EOL. An explicit ``eol`` date for a line wins:
-    from that day on (``today >= eol``) the line is EOL, before it the line keeps
-    its place-based phase (never EOL by count alone).
+    The newest line is ``active``; the next ``maintained_lines - 1`` are in
+    ``maintenance`` (edge lines, months, have none: only the newest is active); older
+    lines are ``eol`` from the day the line that pushed them out was released. An
+    explicit ``[support.lines."X.Y"]`` date wins: from its ``eol`` day on the line is
+    ``eol``, before it the line keeps its place-based phase; an explicit ``released``
+    replaces the first release's day.
     """
-    ordered = sorted(set(lines), reverse=True)
-    result: dict[Line, tuple[str, date | None]] = {}
+    ordered = sorted(released, reverse=True)
+    keep = 1 if kind == "edge" else policy.maintained_lines
+    out: dict[Line, tuple[str, date | None, date | None]] = {}
     for i, line in enumerate(ordered):
-        explicit = policy.lines.get(str(line))
-        eol = explicit.eol if explicit else None
+        explicit = policy.lines.get(str(line)) if kind == "stable" else None
+        rel = (explicit.released if explicit and explicit.released else None) or released[line]
         by_place = "active" if i == 0 else "maintenance"
-        if eol is not None:
+        eol: date | None
+        if explicit is not None and explicit.eol is not None:
+            eol = explicit.eol
             phase = "eol" if today >= eol else by_place
+        elif i >= keep:
+            eol, phase = released[ordered[i - keep]], "eol"
         else:
-            phase = by_place if i < policy.maintained_lines else "eol"
-        result[line] = (phase, eol)
-    return result
+            eol, phase = None, by_place
+        if rel is not None and eol is not None and eol < rel:
+            eol = rel
+        out[line] = (phase, rel, eol)
+    return out
+
+
+def support_phases(
+    lines: Iterable[Line],
+    policy: SupportPolicy,
+    today: date,
+    *,
+    released: Mapping[Line, date | None] | None = None,
+) -> dict[Line, tuple[str, date | None]]:
+    """``line -> (phase, eol)`` of stable lines (see :func:`line_support`); ``released``
+    gives each line's first release day, from which count-based EOL dates follow."""
+    dates = released or {}
+    table = line_support({ln: dates.get(ln) for ln in set(lines)}, policy, today)
+    return {ln: (phase, eol) for ln, (phase, _, eol) in table.items()}

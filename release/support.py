@@ -8,7 +8,7 @@ the count. Nothing here reads git or the clock: callers pass the lines and ``tod
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,7 +23,12 @@ PHASES = (ACTIVE, MAINTENANCE, EOL)
 
 
 def line_phase(
-    line: Line, all_lines: Iterable[Line], policy: SupportPolicy, today: date
+    line: Line,
+    all_lines: Iterable[Line],
+    policy: SupportPolicy,
+    today: date,
+    *,
+    released: Mapping[Line, date | None] | None = None,
 ) -> tuple[str, date | None]:
     """The support phase of ``line`` on ``today`` and its EOL date (``None`` when the
     policy gives no date: a count-based policy ends a line when newer lines push it out).
@@ -32,7 +37,7 @@ def line_phase(
     it the line is ``active`` when it is the newest line, else ``maintenance``.
     Without a date the line's rank among ``all_lines`` (newest first) decides.
     """
-    return support_phases({*all_lines, line}, policy, today)[line]
+    return support_phases({*all_lines, line}, policy, today, released=released)[line]
 
 
 @dataclass(frozen=True)
@@ -77,14 +82,14 @@ def line_statuses(
     for tag, version, day in releases:
         by_line.setdefault(version.line, []).append((tag, version, day))
     all_lines = list(by_line)
+    first_days = {ln: min(day for _, _, day in entries) for ln, entries in by_line.items()}
     out = []
     for line in sorted(by_line, reverse=True):
         entries = by_line[line]
         tag, latest, _ = max(entries, key=lambda e: e[1])
-        first_day = min(day for _, _, day in entries)
         explicit = policy.lines.get(str(line))
-        released = explicit.released if explicit and explicit.released else first_day
-        phase, eol = line_phase(line, all_lines, policy, today)
+        released = explicit.released if explicit and explicit.released else first_days[line]
+        phase, eol = line_phase(line, all_lines, policy, today, released=first_days)
         branch = branch_for(line) if branch_for else f"{line.major}.{line.minor}.x"
         out.append(LineStatus(line, latest, tag, released, phase, eol, branch))
     return out

@@ -1265,29 +1265,16 @@ def withdraw(
 def compute_support(
     kind: str, released: Mapping[str, date | None], policy: SupportPolicy, today: date
 ) -> dict[str, Support]:
-    """Support of every line: explicit dates from the policy win, else the count rule.
+    """Support of every line (the rule of :func:`release.history.line_support`, shared
+    with ``release status``)."""
+    from release.history import line_support
 
-    The newest line is ``active``; the next ``maintained_lines - 1`` are in
-    ``maintenance``; older lines are ``eol`` from the day the line that pushed them
-    out was released. Edge lines (months) have no maintenance: only the newest is active.
-    """
-    names = sorted(released, key=lambda s: _check_line(s, "line"), reverse=True)
-    keep = 1 if kind == "edge" else policy.maintained_lines
-    out: dict[str, Support] = {}
-    for i, name in enumerate(names):
-        explicit = policy.lines.get(name) if kind == "stable" else None
-        rel = (explicit.released if explicit and explicit.released else None) or released[name]
-        if explicit is not None and explicit.eol is not None:
-            eol: date | None = explicit.eol
-            phase = "eol" if explicit.eol <= today else ("active" if i == 0 else "maintenance")
-        elif i >= keep:
-            eol, phase = released[names[i - keep]], "eol"
-        else:
-            eol, phase = None, "active" if i == 0 else "maintenance"
-        if rel is not None and eol is not None and eol < rel:
-            eol = rel
-        out[name] = Support(phase=phase, released=rel, eol=eol)
-    return out
+    names = {_check_line(name, "line"): name for name in released}
+    table = line_support({ln: released[n] for ln, n in names.items()}, policy, today, kind=kind)
+    return {
+        names[ln]: Support(phase=phase, released=rel, eol=eol)
+        for ln, (phase, rel, eol) in table.items()
+    }
 
 
 def update_channel(

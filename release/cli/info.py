@@ -161,7 +161,12 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
         ]
     for ch in config.stable_channels():
         summaries = history.lines(ch.name)
-        phases = support_phases([s.line for s in summaries], ch.support, today)
+        phases = support_phases(
+            [s.line for s in summaries],
+            ch.support,
+            today,
+            released={s.line: min(r.day for r in s.releases) for s in summaries},
+        )
         nxt_minor = ch.tag_format.format(
             next_minor(history.stable_versions(ch.name), config.first_line)
         )

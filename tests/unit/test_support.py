@@ -77,3 +77,30 @@ def test_line_statuses_latest_is_the_highest_version_not_the_newest_tag() -> Non
     ]
     assert rows[1].released == date(2026, 1, 1)
     assert rows[0].to_dict()["branch"] == "2.15.x"
+
+
+def test_status_and_index_share_one_support_rule() -> None:
+    from datetime import date
+
+    from release.channel.model import compute_support
+    from release.config import LineSupport, SupportPolicy
+    from release.history import support_phases
+    from release.versions import Line
+
+    released = {
+        Line(2, 12): date(2024, 6, 1),
+        Line(2, 13): date(2025, 1, 1),
+        Line(2, 14): date(2025, 6, 1),
+        Line(2, 15): date(2026, 1, 1),
+    }
+    policy = SupportPolicy(2, {"2.12": LineSupport(eol=date(2027, 1, 1))})
+    today = date(2026, 11, 25)
+    phases = support_phases(released, policy, today, released=released)
+    assert phases[Line(2, 15)] == ("active", None)
+    assert phases[Line(2, 14)] == ("maintenance", None)
+    # Pushed out by the count on the day 2.15 shipped: the EOL date says so.
+    assert phases[Line(2, 13)] == ("eol", date(2026, 1, 1))
+    # An explicit EOL date wins over the count: 2.12 is still supported until then.
+    assert phases[Line(2, 12)] == ("maintenance", date(2027, 1, 1))
+    index = compute_support("stable", {str(k): v for k, v in released.items()}, policy, today)
+    assert {ln: (index[str(ln)].phase, index[str(ln)].eol) for ln in released} == phases
