@@ -686,6 +686,56 @@ def _max_version(kind: str, versions: Iterable[str | None]) -> str | None:
 # --- documents -----------------------------------------------------------------
 
 
+def _check_header(doc: LineDocument | ChannelDocument) -> TagFormat:
+    """Checks every channel and line document shares; returns its tag format."""
+    sj.string(doc.project, "project")
+    _check_channel_name(doc.channel, "channel")
+    _check_kind(doc.kind, "kind")
+    fmt = _check_tag_format(doc.tag_format, doc.kind, "tag_format")
+    sj.integer(doc.version, "version", minimum=1)
+    sj.format_time(doc.generated_at)
+    return fmt
+
+
+def _header_from_dict(d: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The constructor arguments every channel and line document shares."""
+    return {
+        "schema_version": sj.string(sj.req(d, "schema_version", where), "schema_version"),
+        "project": sj.string(sj.req(d, "project", where), "project"),
+        "channel": sj.string(sj.req(d, "channel", where), "channel"),
+        "kind": sj.string(sj.req(d, "kind", where), "kind"),
+        "tag_format": sj.string(sj.req(d, "tag_format", where), "tag_format"),
+        "version": sj.integer(sj.req(d, "version", where), "version", minimum=1),
+        "generated_at": sj.time(sj.req(d, "generated_at", where), "generated_at"),
+        "signer": _identity(sj.req(d, "signer", where), "signer"),
+        "latest": sj.opt_string(sj.req(d, "latest", where), "latest"),
+    }
+
+
+def _header_to_dict(
+    doc: LineDocument | ChannelDocument, doc_type: str, line: str | None = None
+) -> dict[str, Any]:
+    """The shared fields in document order (``line`` sits after ``tag_format``)."""
+    head: dict[str, Any] = {
+        **doc.extra,
+        "schema_version": doc.schema_version,
+        "type": doc_type,
+        "project": doc.project,
+        "channel": doc.channel,
+        "kind": doc.kind,
+        "tag_format": doc.tag_format,
+    }
+    if line is not None:
+        head["line"] = line
+    head.update(
+        version=doc.version,
+        generated_at=sj.format_time(doc.generated_at),
+        signer=_identity_dict(doc.signer),
+        latest=doc.latest,
+    )
+    return head
+
+
 @dataclass(frozen=True)
 class LineDocument:
     """All releases of one line of one channel, in version order."""
@@ -720,13 +770,8 @@ class LineDocument:
     )
 
     def __post_init__(self) -> None:
-        sj.string(self.project, "project")
-        _check_channel_name(self.channel, "channel")
-        _check_kind(self.kind, "kind")
-        fmt = _check_tag_format(self.tag_format, self.kind, "tag_format")
+        fmt = _check_header(self)
         _check_line(self.line, "line")
-        sj.integer(self.version, "version", minimum=1)
-        sj.format_time(self.generated_at)
         previous: AnyVersion | None = None
         for r in self.releases:
             v = parse_version(self.kind, r.version, f"release {r.version!r}")
@@ -765,16 +810,8 @@ class LineDocument:
 
         def build() -> LineDocument:
             return cls(
-                schema_version=sj.string(sj.req(d, "schema_version", where), "schema_version"),
-                project=sj.string(sj.req(d, "project", where), "project"),
-                channel=sj.string(sj.req(d, "channel", where), "channel"),
-                kind=sj.string(sj.req(d, "kind", where), "kind"),
-                tag_format=sj.string(sj.req(d, "tag_format", where), "tag_format"),
+                **_header_from_dict(d, where),
                 line=sj.string(sj.req(d, "line", where), "line"),
-                version=sj.integer(sj.req(d, "version", where), "version", minimum=1),
-                generated_at=sj.time(sj.req(d, "generated_at", where), "generated_at"),
-                signer=_identity(sj.req(d, "signer", where), "signer"),
-                latest=sj.opt_string(sj.req(d, "latest", where), "latest"),
                 releases=tuple(
                     Release.from_dict(r, f"releases[{i}]")
                     for i, r in enumerate(sj.array(sj.req(d, "releases", where), "releases"))
@@ -786,18 +823,7 @@ class LineDocument:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            **self.extra,
-            "schema_version": self.schema_version,
-            "type": TYPE_LINE,
-            "project": self.project,
-            "channel": self.channel,
-            "kind": self.kind,
-            "tag_format": self.tag_format,
-            "line": self.line,
-            "version": self.version,
-            "generated_at": sj.format_time(self.generated_at),
-            "signer": _identity_dict(self.signer),
-            "latest": self.latest,
+            **_header_to_dict(self, TYPE_LINE, self.line),
             "releases": [r.to_dict() for r in self.releases],
         }
 
@@ -875,12 +901,7 @@ class ChannelDocument:
     )
 
     def __post_init__(self) -> None:
-        sj.string(self.project, "project")
-        _check_channel_name(self.channel, "channel")
-        _check_kind(self.kind, "kind")
-        _check_tag_format(self.tag_format, self.kind, "tag_format")
-        sj.integer(self.version, "version", minimum=1)
-        sj.format_time(self.generated_at)
+        _check_header(self)
         previous: Line | None = None
         for e in self.lines:
             ln = _check_line(e.line, "line")
@@ -911,15 +932,7 @@ class ChannelDocument:
 
         def build() -> ChannelDocument:
             return cls(
-                schema_version=sj.string(sj.req(d, "schema_version", where), "schema_version"),
-                project=sj.string(sj.req(d, "project", where), "project"),
-                channel=sj.string(sj.req(d, "channel", where), "channel"),
-                kind=sj.string(sj.req(d, "kind", where), "kind"),
-                tag_format=sj.string(sj.req(d, "tag_format", where), "tag_format"),
-                version=sj.integer(sj.req(d, "version", where), "version", minimum=1),
-                generated_at=sj.time(sj.req(d, "generated_at", where), "generated_at"),
-                signer=_identity(sj.req(d, "signer", where), "signer"),
-                latest=sj.opt_string(sj.req(d, "latest", where), "latest"),
+                **_header_from_dict(d, where),
                 lines=tuple(
                     LineEntry.from_dict(e, f"lines[{i}]")
                     for i, e in enumerate(sj.array(sj.req(d, "lines", where), "lines"))
@@ -931,17 +944,7 @@ class ChannelDocument:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            **self.extra,
-            "schema_version": self.schema_version,
-            "type": TYPE_CHANNEL,
-            "project": self.project,
-            "channel": self.channel,
-            "kind": self.kind,
-            "tag_format": self.tag_format,
-            "version": self.version,
-            "generated_at": sj.format_time(self.generated_at),
-            "signer": _identity_dict(self.signer),
-            "latest": self.latest,
+            **_header_to_dict(self, TYPE_CHANNEL),
             "lines": [e.to_dict() for e in self.lines],
         }
 
