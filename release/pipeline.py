@@ -10,12 +10,13 @@ after every file it names is in place and verified.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import signal
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -771,6 +772,41 @@ def run_release(
     ``journal_name`` (default: the channel's name) separates in-flight releases that
     may coexist, such as one per stable line.
     """
+    with _repository_lock(git):
+        return _run_release_locked(git, config, channel, opts, make_plan, emit, journal_name)
+
+
+@contextlib.contextmanager
+def _repository_lock(git: Git) -> Iterator[None]:
+    """One release run at a time per repository: an exclusive ``flock`` on the git
+    directory itself (no lock file is created, so a refused run changes nothing)."""
+    import fcntl
+
+    common = Path(git.out("rev-parse", "--git-common-dir"))
+    git_dir = common if common.is_absolute() else git.root / common
+    fd = os.open(git_dir, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise JournalError(
+                "another release is running in this repository",
+                hint="wait for it to finish; releases of one repository never run at once",
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _run_release_locked(
+    git: Git,
+    config: ProjectConfig,
+    channel: ChannelConfig,
+    opts: RunOptions,
+    make_plan: Callable[[], ReleasePlan],
+    emit: EventSink,
+    journal_name: str | None,
+) -> RunResult:
     work = work_root(opts.out) / (journal_name or channel.name)
     journal_path = work / "journal.json"
     journal = Journal.load(journal_path)

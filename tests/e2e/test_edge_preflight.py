@@ -165,3 +165,16 @@ def test_dry_run_prints_the_plan_and_changes_nothing(project: Repo) -> None:
     assert "feat: add the first feature" in proc.stdout or "add the first feature" in proc.stdout
     assert project.snapshot() == before
     assert not (project.path / "dist").exists()
+
+
+def test_a_second_release_run_at_the_same_time_is_refused(project: Repo) -> None:
+    import fcntl
+
+    fd = os.open(project.path / ".git", os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a release run in progress
+        assert_refused(project, [], "another release is running in this repository")
+    finally:
+        os.close(fd)
+    ok = run_release(project, "edge", *DATE, "--sign", "dev")
+    assert ok.returncode == 0, ok.stderr
