@@ -295,7 +295,8 @@ class Run:
         return {
             "artifacts": [
                 {"name": a.name, "build": a.build, "os": a.os, "arch": a.arch} for a in arts
-            ]
+            ],
+            "source_commit": commit,
         }
 
     def _take_assembled(self, directory: Path) -> dict[str, Any]:
@@ -324,6 +325,8 @@ class Run:
                 for a in manifest.artifacts
             ],
             "assembled": str(directory),
+            # The slices were built from the branch head, before the changelog commit.
+            "source_commit": manifest.commit,
         }
 
     def step_checksums(self) -> dict[str, Any]:
@@ -347,7 +350,7 @@ class Run:
             + [(SUMS, hash_file(self.stage / SUMS).sha256)],
             repository=self.config.repository or str(self.config.root),
             ref=f"refs/heads/{self.plan.branch}",
-            commit=self.release_commit,
+            commit=self.journal.result("build").get("source_commit", self.release_commit),
             version=self.plan.tag,
             channel=self.plan.channel,
             builder_id=self._builder_id(),

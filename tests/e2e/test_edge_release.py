@@ -315,6 +315,16 @@ def test_split_build_assemble_and_release(project: Repo, tmp_path: Path) -> None
     built = {x["name"]: x["sha256"] for x in json.loads(b.stdout)["artifacts"]}
     released = {x["name"]: x["sha256"] for x in json.loads(r.stdout)["artifacts"]}
     assert built == released
+    # Provenance names the commit the slices were built from, not the changelog commit.
+    journal = json.loads((out_dir(project) / ".release-work/edge/journal.json").read_text())
+    assert journal["steps"]["build"]["source_commit"] == json.loads(b.stdout)["commit"]
+    assert journal["steps"]["build"]["source_commit"] != json.loads(r.stdout)["commit"]
+    import base64
+
+    bundle = json.loads((Path(json.loads(r.stdout)["provenance"])).read_text())
+    statement = base64.b64decode(bundle["dsseEnvelope"]["payload"]).decode()
+    assert json.loads(b.stdout)["commit"] in statement
+    assert json.loads(r.stdout)["commit"] not in statement
 
 
 ROOT = Path(__file__).resolve().parents[2]
