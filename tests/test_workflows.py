@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
 REQUIRE_LINTERS = os.environ.get("RELEASE_REQUIRE_WORKFLOW_LINTERS") == "1"
 PINNED = re.compile(r"^\s*-?\s*uses:\s*([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # v\d+(\.\d+)*\s*$")
-PUBLISHING_JOBS = {("edge.yml", "publish"), ("stable.yml", "release")}
+PUBLISHING_JOBS = {("edge.yml", "publish"), ("edge.yml", "refresh"), ("stable.yml", "release")}
 
 
 def load(name: str) -> dict[Any, Any]:
