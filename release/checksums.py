@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from release.errors import ReleaseError, VerificationError
+from release.files import write_atomic
 
 CHUNK = 1 << 20
 _LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
@@ -27,20 +28,26 @@ class Digest:
     sha256: str
 
 
-def hash_file(path: Path) -> Digest:
-    """Size and SHA-256 of ``path``, streamed. Raises :class:`ReleaseError` if unreadable."""
+def sha256_stream(path: Path) -> tuple[int, str]:
+    """Size and hex SHA-256 of ``path``, streamed into a reused buffer. Raises OSError."""
     h = hashlib.sha256()
     size = 0
     buf = bytearray(CHUNK)
     view = memoryview(buf)
+    with open(path, "rb", buffering=0) as fh:
+        while n := fh.readinto(buf):
+            h.update(view[:n])
+            size += n
+    return size, h.hexdigest()
+
+
+def hash_file(path: Path) -> Digest:
+    """Size and SHA-256 of ``path``, streamed. Raises :class:`ReleaseError` if unreadable."""
     try:
-        with open(path, "rb", buffering=0) as fh:
-            while n := fh.readinto(buf):
-                h.update(view[:n])
-                size += n
+        size, digest = sha256_stream(path)
     except OSError as exc:
         raise ReleaseError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return Digest(path.name, size, h.hexdigest())
+    return Digest(path.name, size, digest)
 
 
 def hash_files(paths: Sequence[Path], *, workers: int | None = None) -> list[Digest]:
@@ -78,15 +85,8 @@ def parse_sums(text: str) -> dict[str, str]:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same directory and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """:func:`release.files.write_atomic`, failures as :class:`ReleaseError`."""
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, data)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise ReleaseError(f"cannot write {path}: {exc.strerror or exc}") from exc

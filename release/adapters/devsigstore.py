@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from release.errors import SigningError
+from release.files import create_once, write_atomic
 
 DEV_ISSUER = "https://dev.invalid"
 OPERATOR = "release-channels-dev"
@@ -202,29 +203,11 @@ def _load_or_make_key(state_dir: Path | None, name: str) -> ec.EllipticCurvePriv
 
 def _publish_once(path: Path, data: bytes, *, mode: int = 0o644) -> bool:
     """Create ``path`` with ``data`` atomically unless it exists; False if it did."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.link(tmp, path)
-    except FileExistsError:
-        return False
-    finally:
-        tmp.unlink(missing_ok=True)
-    return True
+    return create_once(path, data, durable=False, mode=mode)
 
 
 def _atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, data, durable=False, mode=mode)
 
 
 def _make_ca(key: ec.EllipticCurvePrivateKey, now: datetime) -> x509.Certificate:

@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from release.checksums import sha256_stream
 from release.errors import GitHubError, ReleaseError, UsageError, VerificationError
 from release.logging import RedactingFilter, install_redaction, redact, register_secret
 
@@ -113,16 +114,11 @@ class PullInfo:
 
 def file_info(path: Path, name: str | None = None) -> LocalFile:
     """sha256 and size of ``path``, streamed. Raises GitHubError when it cannot be read."""
-    digest = hashlib.sha256()
-    size = 0
     try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
+        size, digest = sha256_stream(path)
     except OSError as exc:
         raise GitHubError(f"cannot read asset {path}: {exc.strerror}") from None
-    return LocalFile(path, name or path.name, size, digest.hexdigest())
+    return LocalFile(path, name or path.name, size, digest)
 
 
 def _hint_for(status: int) -> str | None:

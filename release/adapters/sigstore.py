@@ -16,7 +16,6 @@ private attributes are used below; sigstore is pinned ``>=4.5,<4.6`` for that.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -27,8 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from release.checksums import sha256_stream
 from release.config import Identity
 from release.errors import ConfigError, SigningError, VerificationError
+from release.files import write_atomic
 from release.logging import register_secret
 
 if TYPE_CHECKING:
@@ -384,11 +385,8 @@ def _read(path: Path, what: str) -> bytes:
 
 
 def _sha256_file(path: Path) -> bytes:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.digest()
+    """Raw SHA-256 of ``path`` (the pipeline's streaming hasher). Raises OSError."""
+    return bytes.fromhex(sha256_stream(path)[1])
 
 
 _PREHASH_LOCK = threading.Lock()
@@ -533,12 +531,9 @@ def verify_provenance(
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        write_atomic(path, text.encode(), durable=False)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise SigningError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 

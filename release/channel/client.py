@@ -51,6 +51,7 @@ from release.channel.signing import BUNDLE_SUFFIX, DocumentVerifier
 from release.channel.strictjson import DocumentError
 from release.config import Identity
 from release.errors import ReleaseError, UsageError, VerificationError
+from release.files import write_atomic
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
 STATE_FORMAT = 1
@@ -134,9 +135,7 @@ class StateFile:
         payload = json.dumps(
             {**data, "format": STATE_FORMAT, "source": self.source}, indent=1, sort_keys=True
         ).encode()
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(payload)
-        os.replace(tmp, self.path)
+        write_atomic(self.path, payload, durable=False)
 
 
 def default_state_dir() -> Path:

@@ -55,6 +55,7 @@ from release.channel.strictjson import DocumentError
 from release.checksums import hash_file
 from release.config import ChannelConfig, Identity
 from release.errors import ChannelError, VerificationError
+from release.files import create_once, write_atomic
 
 DEFAULT_EXPIRES = timedelta(days=30)
 # Not part of the published store: leave it out of a pages branch.
@@ -91,36 +92,9 @@ def sha256_file(path: Path) -> tuple[int, str]:
     return digest.size, digest.sha256
 
 
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _temp_write(directory: Path, name: str, data: bytes, durable: bool) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / f".{name}.{os.getpid()}.{threading.get_ident()}.{time.monotonic_ns()}.tmp"
-    with tmp.open("xb") as fh:
-        fh.write(data)
-        fh.flush()
-        if durable:
-            os.fsync(fh.fileno())
-    return tmp
-
-
 def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
-    """Replace ``path`` with ``data`` atomically (temp file in the same dir + os.replace)."""
-    tmp = _temp_write(path.parent, path.name, data, durable)
-    try:
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
-    if durable:
-        _fsync_dir(path.parent)
+    """Replace ``path`` with ``data`` atomically (:func:`release.files.write_atomic`)."""
+    write_atomic(path, data, durable=durable)
 
 
 def create_immutable(path: Path, data: bytes, *, durable: bool = True) -> bool:
@@ -128,16 +102,7 @@ def create_immutable(path: Path, data: bytes, *, durable: bool = True) -> bool:
 
     False when the path already holds different bytes (never overwritten).
     """
-    tmp = _temp_write(path.parent, path.name, data, durable)
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        return path.read_bytes() == data
-    finally:
-        tmp.unlink(missing_ok=True)
-    if durable:
-        _fsync_dir(path.parent)
-    return True
+    return create_once(path, data, durable=durable) or path.read_bytes() == data
 
 
 class _Lock:
