@@ -9,6 +9,7 @@ from release.adapters.build import BuildContext, plan_artifacts
 from release.adapters.git import Git
 from release.config import ProjectConfig
 from release.errors import PreflightError, UsageError
+from release.history import releases_by_channel
 from release.pipeline import (
     EventSink,
     RunOptions,
@@ -41,15 +42,15 @@ def plan_edge(git: Git, config: ProjectConfig, opts: RunOptions) -> ReleasePlan:
         problems.append(f"HEAD is detached; edge releases are cut from {channel.branch}")
     elif branch != channel.branch:
         problems.append(f"on branch {branch}; edge releases are cut from {channel.branch}")
-    edges = [
-        (t, v) for t in git.tags() if isinstance(v := channel.tag_format.parse(t.name), EdgeVersion)
-    ]
-    released_here = sorted(t.name for t, _ in edges if t.commit == head)
+    edges = releases_by_channel(git.tags(), {channel.name: channel})[channel.name]
+    released_here = sorted(r.name for r in edges if r.commit == head)
     if released_here:
         problems.append(f"HEAD {head[:12]} is already released as {released_here[0]}")
     version: EdgeVersion | None = None
     try:
-        version = next_edge([v for _, v in edges], opts.today)
+        version = next_edge(
+            [r.version for r in edges if isinstance(r.version, EdgeVersion)], opts.today
+        )
     except UsageError as exc:
         problems.append(usage_problem(exc))
     tag = channel.tag_format.format(version) if version else None
@@ -60,8 +61,8 @@ def plan_edge(git: Git, config: ProjectConfig, opts: RunOptions) -> ReleasePlan:
     if version is None or tag is None or sign_mode is None:  # unreachable after preflight
         raise PreflightError(["could not determine the next edge version"])
 
-    previous = max(edges, key=lambda tv: tv[1], default=None)
-    rev_range = [head, f"^{previous[0].commit}"] if previous else [head]
+    previous = edges[-1] if edges else None  # ascending by version
+    rev_range = [head, f"^{previous.commit}"] if previous else [head]
     commits = git.log(rev_range, no_merges=False)
     notes = render_section(tag, opts.today, commits, repository=config.repository)
     ctx = BuildContext(version=str(version), pep440=pep440(version), tag=tag)
@@ -75,7 +76,7 @@ def plan_edge(git: Git, config: ProjectConfig, opts: RunOptions) -> ReleasePlan:
         branch=channel.branch,
         base_commit=head,
         branch_exists=True,
-        previous_tag=previous[0].name if previous else None,
+        previous_tag=previous.name if previous else None,
         commit_count=len(commits),
         notes=notes,
         artifacts=artifacts,
@@ -101,8 +102,6 @@ def release_edge(git: Git, config: ProjectConfig, opts: RunOptions, emit: EventS
 def next_edge_release(git: Git, config: ProjectConfig, today: date) -> tuple[EdgeVersion, str]:
     """The next edge version and tag for ``today`` (UTC). Raises :class:`UsageError`."""
     channel = config.edge
-    versions = [
-        v for t in git.tags() if isinstance(v := channel.tag_format.parse(t.name), EdgeVersion)
-    ]
-    version = next_edge(versions, today)
+    edges = releases_by_channel(git.tags(), {channel.name: channel})[channel.name]
+    version = next_edge([r.version for r in edges if isinstance(r.version, EdgeVersion)], today)
     return version, channel.tag_format.format(version)

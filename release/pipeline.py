@@ -436,8 +436,6 @@ class Run:
         remembered so the later push refuses to overwrite another publisher's index."""
         if self.channel.publish_target != "pages" or not self.plan.push:
             return {}
-        if "pages_parent" in self.journal.steps.get("publish-seed", {}):
-            return dict(self.journal.steps["publish-seed"])
         import json
 
         from release.adapters.ghpages import fetch_pages
@@ -467,10 +465,9 @@ class Run:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, dest)
         shutil.rmtree(seed, ignore_errors=True)
-        seeded = {"pages_parent": parent}
-        self.journal.steps["publish-seed"] = seeded
-        self.journal.save()
-        return seeded
+        # Recorded with the publish step; a resumed publish seeds again (files present
+        # are kept, so it is idempotent) and the branch's compare-and-swap still holds.
+        return {"pages_parent": parent}
 
     def _publish_to_channel(self) -> dict[str, Any]:
         """Record the release in the channel documents, then swap index.json (last)."""

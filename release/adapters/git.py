@@ -308,15 +308,16 @@ def identity_env(git: Git) -> dict[str, str]:
     newcomer's first ``nox -s edge``, a CI runner) gets the tool's own identity
     instead of git's "please tell me who you are".
     """
+    out = git.run("config", "--get-regexp", r"^user\.(name|email)$", check=False).stdout
+    configured = {
+        key for key, _, value in (ln.partition(" ") for ln in out.splitlines()) if value.strip()
+    }
     env: dict[str, str] = {}
     for kind in ("AUTHOR", "COMMITTER"):
         for part, key in (("NAME", "user.name"), ("EMAIL", "user.email")):
             var = f"GIT_{kind}_{part}"
-            if os.environ.get(var):
-                continue
-            if git.run("config", "--get", key, check=False).stdout.strip():
-                continue
-            env[var] = _FALLBACK_IDENTITY[var]
+            if not os.environ.get(var) and key not in configured:
+                env[var] = _FALLBACK_IDENTITY[var]
     return env
 
 
