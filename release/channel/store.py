@@ -24,14 +24,10 @@ crashed or losing publisher never blocks the next one.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import hashlib
-import os
 import threading
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from importlib import resources
@@ -40,6 +36,7 @@ from typing import Any, Protocol, TypeVar
 
 from release.channel import model
 from release.channel import strictjson as sj
+from release.channel.backends.directory import LOCK_NAME, Lock
 from release.channel.model import (
     INDEX_PATH,
     Artifact,
@@ -58,8 +55,6 @@ from release.errors import ChannelError, VerificationError
 from release.files import create_once, write_atomic
 
 DEFAULT_EXPIRES = timedelta(days=30)
-# Not part of the published store: leave it out of a pages branch.
-LOCK_NAME = ".release-channels.lock"
 SCHEMA_FILES = ("index.schema.json", "channel.schema.json", "line.schema.json")
 _CHUNK = 1 << 20
 D = TypeVar("D")
@@ -103,39 +98,6 @@ def create_immutable(path: Path, data: bytes, *, durable: bool = True) -> bool:
     False when the path already holds different bytes (never overwritten).
     """
     return create_once(path, data, durable=durable) or path.read_bytes() == data
-
-
-class _Lock:
-    """An exclusive ``fcntl`` lock on ``<root>/.release-channels.lock`` (threads and processes)."""
-
-    def __init__(self, path: Path, timeout: float) -> None:
-        self.path = path
-        self.timeout = timeout
-
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        import fcntl
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            deadline = time.monotonic() + self.timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if time.monotonic() > deadline:
-                        raise ChannelError(
-                            f"the channel store is locked by another publisher ({self.path})",
-                            hint="wait for it to finish; the lock is released when it exits",
-                        ) from None
-                    time.sleep(0.005)
-            yield
-        finally:
-            os.close(fd)  # closing releases the flock
 
 
 class ChannelStore:
@@ -354,7 +316,7 @@ class ChannelStore:
         signer: DocumentSigner | None,
     ) -> tuple[bool, int, str]:
         """Compare-and-swap under the lock. Returns (swapped, version, path)."""
-        with _Lock(self.path(LOCK_NAME), self.lock_timeout).held():
+        with Lock(self.path(LOCK_NAME), self.lock_timeout).held():
             current = self.read_index_bytes()
             now_version = 0 if current is None else model.parse_index(current).document.version
             if now_version != base:
