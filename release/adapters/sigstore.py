@@ -208,6 +208,41 @@ def load_trusted_root(
     return cached
 
 
+_SPECS: dict[str, Any] = {}
+
+
+def trusted_root_for_spec(spec: str) -> Any:
+    """The ``TrustedRoot`` a trust spec names: ``production``, ``staging`` or the
+    JSON text of a ClientTrustConfig (a private or dev instance).
+
+    Loaded once per process and spec. Raises :class:`ConfigError` when the spec is
+    neither name nor a valid ClientTrustConfig.
+    """
+    with _ROOTS_LOCK:
+        cached = _SPECS.get(spec)
+    if cached is not None:
+        return cached
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.models import ClientTrustConfig
+
+    try:
+        if spec == "production":
+            cached = ClientTrustConfig.production().trusted_root
+        elif spec == "staging":
+            cached = ClientTrustConfig.staging().trusted_root
+        else:
+            cached = ClientTrustConfig.from_json(spec).trusted_root
+    except (SigstoreError, ValueError) as exc:
+        raise ConfigError(f"unusable Sigstore trust {_describe_spec(spec)}: {_first(exc)}") from exc
+    with _ROOTS_LOCK:
+        _SPECS[spec] = cached
+    return cached
+
+
+def _describe_spec(spec: str) -> str:
+    return spec if spec in ("production", "staging") else "(a ClientTrustConfig)"
+
+
 def _load_trusted_root(
     trust_config: Path | None, trusted_root: Path | None, staging: bool, offline: bool
 ) -> Any:
@@ -460,6 +495,24 @@ def verify_bytes(
     _verify_artifact_with(_verifier(root), data, bundle, expected, name, label)
 
 
+def verify_bytes_with_spec(
+    data: bytes,
+    bundle_bytes: bytes,
+    expected: Identity,
+    spec: str,
+    *,
+    name: str = "data",
+    label: str = "bundle",
+) -> None:
+    """:func:`verify_bytes` with the trust named by a spec (see :func:`trusted_root_for_spec`).
+
+    Raises :class:`VerificationError` (one line) or :class:`ConfigError` (trust material).
+    """
+    root = trusted_root_for_spec(spec)
+    bundle = _parse_bundle(bundle_bytes, label)
+    _verify_artifact_with(_verifier(root), data, bundle, expected, name, label)
+
+
 def verify_file(
     path: Path,
     bundle: Path,
@@ -571,6 +624,20 @@ class ReleaseSigner:
             raise SigningError(f"signing {path.name} failed: {_first(exc)}") from exc
         label = f"the new bundle of {path.name}"
         _verify_artifact_with(self._verifier, hashed, bundle, self.identity, str(path), label)
+        text: str = bundle.to_json()
+        return text
+
+    def sign_bytes(self, data: bytes, label: str = "data") -> str:
+        """Sign in-memory ``data`` with this certificate, verify, return the bundle JSON.
+
+        Raises :class:`SigningError` or :class:`VerificationError`.
+        """
+        try:
+            bundle = self._signer.sign_artifact(data)
+        except _sigstore_errors() as exc:
+            raise SigningError(f"signing {label} failed: {_first(exc)}") from exc
+        what = f"the new bundle of {label}"
+        _verify_artifact_with(self._verifier, data, bundle, self.identity, label, what)
         text: str = bundle.to_json()
         return text
 
