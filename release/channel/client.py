@@ -81,10 +81,12 @@ def load_anchors(channels_dir: Path) -> dict[str, Anchor]:
 
     Raises :class:`~release.errors.ConfigError`.
     """
-    from release.config import load_channel
+    from release.config import RESERVED_CHANNEL_FILES, load_channel, read_toml
 
     anchors: dict[str, Anchor] = {}
     for path in sorted(Path(channels_dir).glob("*.toml")):
+        if path.name in RESERVED_CHANNEL_FILES or read_toml(path).get("kind") == "none":
+            continue
         ch = load_channel(path)
         idents = tuple(i for i in (ch.signer, ch.dev_signer) if i is not None)
         anchors[ch.name] = Anchor(ch.kind, idents)

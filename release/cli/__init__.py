@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "release.cli.builds",
     "release.cli.signing",
     "release.cli.channel",
+    "release.cli.setup",
 )
 COMMANDS: dict[str, str] = {
     "status": "release.cli.info",
@@ -37,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "sign": "release.cli.signing",
     "verify": "release.cli.signing",
     "channel": "release.cli.channel",
+    "config": "release.cli.setup",
 }
 
 

@@ -367,6 +367,8 @@ def test_read_paths_do_not_import_heavy_modules(linkerd: LinkerdHistory, argv: l
 def test_stable_only_project(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
     (repo.path / "channels").mkdir()
     (repo.path / "channels" / "lts.toml").write_text('kind = "stable"\ntag-format = "v{version}"\n')
+    # the default edge channel stays in force unless a file disables it
+    (repo.path / "channels" / "edge.toml").write_text('kind = "none"\n')
     repo.commit("feat: one", date="2026-01-01T00:00:00+00:00")
     repo.tag("v1.0.0", date="2026-01-01T01:00:00+00:00")
     repo.commit("fix: two", date="2026-01-02T00:00:00+00:00")
@@ -382,7 +384,7 @@ def test_stable_only_project(repo: Repo, capsys: pytest.CaptureFixture[str]) -> 
     assert code == 2
     assert err.splitlines() == [
         "error: no edge channel is configured",
-        "hint: add channels/edge.toml",
+        'hint: remove kind = "none" from channels/edge.toml, or add an edge channel',
     ]
     assert run(capsys, "--repo", str(repo.path), "next", "point", "1.0")[1] == "v1.0.1\n"
 

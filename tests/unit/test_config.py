@@ -99,27 +99,35 @@ def test_full_channel_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("kind = 'beta'\n", "kind must be 'edge' or 'stable'"),
-        ("tag-format = 'x-{foo}'\n", "tag format"),
+        ("kind = 'beta'\n", 'kind: expected one of "edge", "stable", "none", got string "beta"'),
+        ("tag-format = 'x-{foo}'\n", "tag-format: expected a tag format"),
         ("kind = 'stable'\ntag-format = 'edge-{yy}.{m}.{n}'\n", "is not a stable format"),
-        ("branch-format = 'release'\n", "branch-format must contain"),
-        ("[publish]\ntarget = 's3'\n", "publish.target"),
-        ("[support]\nmaintained-lines = 0\n", "maintained-lines must be a positive integer"),
-        ("[support.lines.'2.x']\neol = 2026-01-01\n", "is not a line X.Y"),
+        ("branch-format = 'release'\n", "branch-format: expected {minor} or {line} in it"),
+        ("branch-format = 'r/{minor}{x}'\n", "expected only the placeholders"),
+        ("[publish]\ntarget = 'ftp'\n", "\\[publish\\] target: expected one of"),
+        ("[support]\nmaintained-lines = 0\n", "maintained-lines: expected an integer >= 1"),
+        ("[support.lines.'2.x']\neol = 2026-01-01\n", 'expected a table of lines "X.Y"'),
         (
             "[support.lines.'2.1']\nreleased = 2026-02-01\neol = 2026-01-01\n",
             "eol is before released",
         ),
-        ("[support.lines.'2.1']\neol = 'soon'\n", "must be a TOML date"),
-        ("[signer]\nidentity = 'x'\n", "issuer must be a non-empty string"),
+        (
+            "[support.lines.'2.1']\neol = 'soon'\n",
+            'eol: expected a TOML date .*, got string "soon"',
+        ),
+        ("[signer]\nidentity = 'x'\n", "\\[signer\\] issuer: missing; expected a non-empty"),
         ("name = = 1\n", "is not valid TOML"),
+        ("[support]\nlines = 5\n", "\\[support\\] lines: expected a table .*, got integer 5"),
+        ("publish = 'pages'\n", 'publish: expected a table .*, got string "pages"'),
+        ("prerelease = 'yes'\n", 'prerelease: expected true or false, got string "yes"'),
     ],
 )
 def test_channel_errors(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "stable.toml"
     path.write_text(text)
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as info:
         load_channel(path)
+    assert str(info.value).startswith("stable.toml")  # the file is named
 
 
 def test_project_errors(tmp_path: Path) -> None:
@@ -134,27 +142,108 @@ def test_project_errors(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("tool", "message"),
     [
-        ("first-line = 'two'\n", "first-line"),
-        ("[[tool.release.build]]\ncommand = []\nartifacts = ['a']\n", "command must be"),
-        ("[[tool.release.build]]\ncommand = ['x']\n", "artifacts must list"),
-        ("[[tool.release.build]]\ncommand = ['x']\nartifacts = ['a']\nenv = {A = 1}\n", "env"),
+        ("first-line = 'two'\n", 'first-line: expected a line "X.Y", got string "two"'),
+        ("[[tool.release.build]]\ncommand = []\nartifacts = ['a']\n", "#1 command: expected"),
+        ("[[tool.release.build]]\ncommand = ['x']\n", "#1 artifacts: missing; expected"),
+        (
+            "[[tool.release.build]]\ncommand = ['x']\nartifacts = ['a']\nenv = {A = 1}\n",
+            "env.A: expected a string, got integer 1",
+        ),
         (
             "[[tool.release.build]]\ncommand = ['x']\nartifacts = ['a']\ntargets = ['linux']\n",
-            "targets",
+            'targets: expected an array of OS-ARCH strings .*, got string "linux"',
         ),
-        ("build = 'make'\n", "must be an array of tables"),
+        ("build = 'make'\n", 'build: expected an array of tables, got string "make"'),
+        ("build = ['echo hi']\n", 'build #1: expected a table .*, got string "echo hi"'),
+        ("repository = 5\n", "repository: expected a non-empty string, got integer 5"),
+        ("changelog-commit = 'yes'\n", "changelog-commit: expected true or false"),
+        ("changelog-comit = true\n", 'changelog-comit: unknown key; did you mean "changelog-c'),
     ],
 )
 def test_tool_release_errors(tmp_path: Path, tool: str, message: str) -> None:
     write(tmp_path, {"pyproject.toml": "[tool.release]\n" + tool})
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(tmp_path)
+    assert str(info.value).startswith("pyproject.toml: [")
+
+
+def test_a_stable_file_keeps_the_default_edge_channel(tmp_path: Path) -> None:
+    write(tmp_path, {"channels/stable.toml": "branch-format = 'release/stable-{major}.{minor}'\n"})
+    config = load_config(tmp_path)
+    assert set(config.channels) == {"edge", "stable"}
+    assert config.edge.tag_format.template == "edge-{yy}.{m}.{n}"
+    assert config.stable.branch_for(Line(2, 15)) == "release/stable-2.15"
+    assert config.stable.tag_format.template == "stable-{version}"  # default kept
+    assert config.sources["channels.stable.branch-format"] == "channels/stable.toml"
+    assert config.sources["channels.stable.tag-format"] == "default"
+    assert config.sources["channels.edge.kind"] == "default"
+
+
+def test_nested_tables_merge_key_by_key(tmp_path: Path) -> None:
+    write(tmp_path, {"channels/edge.toml": "[dev-signer]\nidentity = 'me@dev.invalid'\n"})
+    edge = load_config(tmp_path).edge
+    assert edge.dev_signer == Identity("me@dev.invalid", DEV_ISSUER)
+    assert edge.prerelease
+
+
+def test_kind_none_disables_a_default_channel(tmp_path: Path) -> None:
+    write(tmp_path, {"channels/edge.toml": "kind = 'none'\n"})
+    config = load_config(tmp_path)
+    assert set(config.channels) == {"stable"}
+    assert any("edge: disabled by channels/edge.toml" in n for n in config.notes)
+    with pytest.raises(ConfigError, match="no edge channel") as info:
+        _ = config.edge
+    assert "kind" in (info.value.hint or "")
+    (tmp_path / "channels/edge.toml").write_text("kind = 'none'\nbranch-fromat = 'x'\n")
+    with pytest.raises(ConfigError, match='did you mean "branch-format"'):
         load_config(tmp_path)
 
 
-def test_only_stable_channels_means_no_edge(tmp_path: Path) -> None:
-    write(tmp_path, {"channels/stable.toml": "kind = 'stable'\n"})
+def test_another_edge_channel_replaces_the_default_one(tmp_path: Path) -> None:
+    write(tmp_path, {"channels/nightly.toml": "kind = 'edge'\n"})
     config = load_config(tmp_path)
-    with pytest.raises(ConfigError, match="no edge channel") as info:
-        _ = config.edge
-    assert info.value.hint == "add channels/edge.toml"
-    assert config.stable.name == "stable"
+    assert set(config.channels) == {"nightly", "stable"}
+    assert any("default edge channel gives way to nightly" in n for n in config.notes)
+
+
+def test_release_toml_is_an_alternative_to_tool_release(tmp_path: Path) -> None:
+    write(tmp_path, {"release.toml": "project = 'gadget'\nrepository = 'https://g/x'\n"})
+    config = load_config(tmp_path)
+    assert (config.project, config.repository) == ("gadget", "https://g/x")
+    assert config.config_file == "release.toml"
+    assert config.sources["project"] == "release.toml"
+    assert config.sources["changelog"] == "default"
+    write(tmp_path, {"release.toml": "[[build]]\ncommand = 'make'\nartifacts = ['a']\n"})
+    assert load_config(tmp_path).builds[0].name == "build1"
+    write(tmp_path, {"release.toml": "projet = 'x'\n"})
+    with pytest.raises(ConfigError, match=r'release\.toml: projet: unknown key; did you mean "pro'):
+        load_config(tmp_path)
+
+
+def test_release_toml_and_tool_release_together_are_refused(tmp_path: Path) -> None:
+    write(tmp_path, {"release.toml": "project = 'a'\n", "pyproject.toml": "[tool.release]\n"})
+    with pytest.raises(ConfigError, match=r"both release\.toml and \[tool\.release\]") as info:
+        load_config(tmp_path)
+    assert "keep one" in (info.value.hint or "")
+    # a pyproject.toml without [tool.release] is not a conflict
+    write(tmp_path, {"pyproject.toml": "[project]\nname = 'a'\n[tool.ruff]\n"})
+    assert load_config(tmp_path).project == "a"
+
+
+def test_tool_release_must_be_a_table(tmp_path: Path) -> None:
+    write(tmp_path, {"pyproject.toml": "[tool]\nrelease = 'x'\n"})
+    with pytest.raises(ConfigError, match=r'\[tool\] release: expected a table .*got string "x"'):
+        load_config(tmp_path)
+
+
+def test_trust_toml_is_not_a_channel(tmp_path: Path) -> None:
+    write(tmp_path, {"channels/trust.toml": "threshold = 1\n"})
+    assert set(load_config(tmp_path).channels) == {"edge", "stable"}
+
+
+def test_unknown_table_in_a_channel_file_is_named_with_a_guess(tmp_path: Path) -> None:
+    write(tmp_path, {"channels/stable.toml": "[suport]\nmaintained-lines = 3\n"})
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert str(info.value) == 'channels/stable.toml: suport: unknown key; did you mean "support"?'
+    assert "tag-format" in (info.value.hint or "")
