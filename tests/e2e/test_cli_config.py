@@ -30,7 +30,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
     [
         (
             {"pyproject.toml": "[tool]\nrelease = 'x'\n"},
-            'error: pyproject.toml: [tool] release: expected a table ([tool.release]), '
+            "error: pyproject.toml: [tool] release: expected a table ([tool.release]), "
             'got string "x"',
         ),
         (
@@ -55,7 +55,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
         ),
         (
             {"pyproject.toml": "[tool.release]\nchangelog-comit = true\n"},
-            'error: pyproject.toml: [tool.release] changelog-comit: unknown key; did you mean '
+            "error: pyproject.toml: [tool.release] changelog-comit: unknown key; did you mean "
             '"changelog-commit"?',
         ),
         (
@@ -121,6 +121,9 @@ def test_config_prints_values_with_their_sources(
         "value": "release/stable-{major}.{minor}",
         "source": "channels/stable.toml",
     }
-    assert values["channels.stable.tag-format"] == {"value": "stable-{version}", "source": "default"}
+    assert values["channels.stable.tag-format"] == {
+        "value": "stable-{version}",
+        "source": "default",
+    }
     assert values["project"]["source"] == "default (the directory name)"
     assert values["channels.edge.signer"] == {"value": None, "source": "default"}
