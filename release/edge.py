@@ -9,7 +9,7 @@ from release.adapters.build import BuildContext, plan_artifacts
 from release.adapters.git import Git
 from release.config import ProjectConfig
 from release.errors import PreflightError, UsageError
-from release.history import releases_by_channel
+from release.history import build_history, next_edge_for
 from release.pipeline import (
     EventSink,
     RunOptions,
@@ -21,7 +21,7 @@ from release.pipeline import (
     usage_problem,
 )
 from release.plan import ReleasePlan
-from release.versions import EdgeVersion, next_edge, pep440
+from release.versions import EdgeVersion, pep440
 
 
 def plan_edge(git: Git, config: ProjectConfig, opts: RunOptions) -> ReleasePlan:
@@ -42,15 +42,14 @@ def plan_edge(git: Git, config: ProjectConfig, opts: RunOptions) -> ReleasePlan:
         problems.append(f"HEAD is detached; edge releases are cut from {channel.branch}")
     elif branch != channel.branch:
         problems.append(f"on branch {branch}; edge releases are cut from {channel.branch}")
-    edges = releases_by_channel(git.tags(), {channel.name: channel})[channel.name]
+    history = build_history(git.tags(), config)
+    edges = history.releases(channel.name)
     released_here = sorted(r.name for r in edges if r.commit == head)
     if released_here:
         problems.append(f"HEAD {head[:12]} is already released as {released_here[0]}")
     version: EdgeVersion | None = None
     try:
-        version = next_edge(
-            [r.version for r in edges if isinstance(r.version, EdgeVersion)], opts.today
-        )
+        version = next_edge_for(history, channel, opts.today)
     except UsageError as exc:
         problems.append(usage_problem(exc))
     tag = channel.tag_format.format(version) if version else None
@@ -102,6 +101,6 @@ def release_edge(git: Git, config: ProjectConfig, opts: RunOptions, emit: EventS
 def next_edge_release(git: Git, config: ProjectConfig, today: date) -> tuple[EdgeVersion, str]:
     """The next edge version and tag for ``today`` (UTC). Raises :class:`UsageError`."""
     channel = config.edge
-    edges = releases_by_channel(git.tags(), {channel.name: channel})[channel.name]
-    version = next_edge([r.version for r in edges if isinstance(r.version, EdgeVersion)], today)
+    history = build_history(git.tags(), config)
+    version = next_edge_for(history, channel, today)
     return version, channel.tag_format.format(version)

@@ -14,6 +14,14 @@ release (the whole history reachable from it).
 
 :func:`assign_commits` answers "which commits does each release introduce" for
 every release at once, from one topologically ordered ``git log`` pass.
+
+Anomalies (:func:`tag_anomalies`): a tag that parses as a release but breaks its
+channel's order — its date disagrees with its neighbours in version order, or it is
+a lightweight tag amid annotated releases (a stray ``git tag edge-19.6.13`` on an
+old commit) — is not a release. It is reported (``release status``, ``release
+init``) and left out of every "previous release" chain, so changelogs and next
+versions stay right. ``[history] ignore-tags`` excludes tags explicitly and
+``[history] keep-tags`` keeps a tag the detection would exclude.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
-from release.versions import EdgeVersion, Line, StableVersion
+from release.versions import EdgeVersion, Line, StableVersion, next_edge
 
 if TYPE_CHECKING:
     from release.adapters.git import Commit, TagInfo
@@ -35,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "Anomaly",
     "History",
     "LineSummary",
     "ReleaseTag",
@@ -42,9 +51,11 @@ __all__ = [
     "build_history",
     "classify_tag",
     "line_support",
+    "next_edge_for",
     "releases_by_channel",
     "stable_lines",
     "support_phases",
+    "tag_anomalies",
 ]
 
 Version = EdgeVersion | StableVersion
@@ -61,6 +72,7 @@ class ReleaseTag:
     commit: str
     date: datetime  # tagger date (annotated tags) or committer date
     channel: str
+    annotated: bool = True
 
     @property
     def day(self) -> Day:
@@ -125,16 +137,20 @@ def classify_tag(
     return None
 
 
-def releases_by_channel(
-    tags: Iterable[TagInfo], config: ProjectConfig | Mapping[str, ChannelConfig]
-) -> dict[str, list[ReleaseTag]]:
-    """The releases of every configured channel, each list ascending by version.
+def _explicit(
+    config: ProjectConfig | Mapping[str, ChannelConfig],
+) -> tuple[frozenset[str], frozenset[str]]:
+    """``([history] ignore-tags, [history] keep-tags)`` of a project configuration."""
+    if isinstance(config, Mapping):
+        return frozenset(), frozenset()
+    return frozenset(config.ignore_tags), frozenset(config.keep_tags)
 
-    Every configured channel has a key (possibly with an empty list). When two
-    tags name the same version of a channel, the older tag wins and the other is
-    skipped with a debug log.
-    """
-    channels = _channels(config)
+
+def _candidates(
+    tags: Iterable[TagInfo], channels: Mapping[str, ChannelConfig]
+) -> dict[str, list[ReleaseTag]]:
+    """Every tag that parses as a release of a channel, ascending by version; of two
+    tags naming the same version the older one wins."""
     result: dict[str, list[ReleaseTag]] = {name: [] for name in channels}
     seen: dict[tuple[str, Version], ReleaseTag] = {}
     for tag in tags:
@@ -143,7 +159,7 @@ def releases_by_channel(
             log.debug("tag %s is not a release of any channel; ignored", tag.name)
             continue
         channel, version = found
-        release = ReleaseTag(tag.name, version, tag.commit, tag.date, channel)
+        release = ReleaseTag(tag.name, version, tag.commit, tag.date, channel, tag.annotated)
         key = (channel, version)
         other = seen.get(key)
         if other is not None:
@@ -159,6 +175,145 @@ def releases_by_channel(
     for releases in result.values():
         releases.sort(key=lambda r: _sort_key(r.version))
     return result
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """A tag that parses as a release of ``channel`` but is not counted as one."""
+
+    tag: str
+    channel: str
+    commit: str
+    date: datetime
+    reason: str
+    explicit: bool = False  # listed in [history] ignore-tags
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "tag": self.tag,
+            "channel": self.channel,
+            "commit": self.commit,
+            "date": self.date.isoformat(),
+            "reason": self.reason,
+            "explicit": self.explicit,
+        }
+
+
+def _groups(channel: ChannelConfig, releases: Sequence[ReleaseTag]) -> list[list[ReleaseTag]]:
+    """The runs whose dates must rise with their versions: a whole edge channel; each
+    line of a stable channel (backports to old lines interleave with newer lines)."""
+    if channel.kind == "edge":
+        return [list(releases)]
+    by_line: dict[Line, list[ReleaseTag]] = {}
+    for r in releases:
+        by_line.setdefault(r.line, []).append(r)
+    return list(by_line.values())
+
+
+def _in_date_order(group: Sequence[ReleaseTag]) -> set[int]:
+    """Indexes (into ``group``, ascending by version) of a longest run whose dates never
+    go back: the releases that agree with each other. O(n log n) patience sorting."""
+    tails: list[datetime] = []
+    tail_at: list[int] = []
+    parent: list[int] = [-1] * len(group)
+    for i, r in enumerate(group):
+        k = bisect.bisect_right(tails, r.date)
+        parent[i] = tail_at[k - 1] if k > 0 else -1
+        if k == len(tails):
+            tails.append(r.date)
+            tail_at.append(i)
+        else:
+            tails[k] = r.date
+            tail_at[k] = i
+    keep: set[int] = set()
+    i = tail_at[-1] if tail_at else -1
+    while i >= 0:
+        keep.add(i)
+        i = parent[i]
+    return keep
+
+
+def _detect(channel: ChannelConfig, releases: Sequence[ReleaseTag]) -> dict[str, str]:
+    """``{tag: reason}`` for the releases of one channel that break its order."""
+    found: dict[str, str] = {}
+    for group in _groups(channel, releases):
+        for i, r in enumerate(group):
+            if (
+                not r.annotated
+                and 0 < i < len(group) - 1
+                and group[i - 1].annotated
+                and group[i + 1].annotated
+            ):
+                found[r.name] = (
+                    f"a lightweight tag amid annotated releases "
+                    f"({group[i - 1].name} and {group[i + 1].name})"
+                )
+        rest = [r for r in group if r.name not in found]
+        keep = _in_date_order(rest)
+        kept = [r for i, r in enumerate(rest) if i in keep]
+        for i, r in enumerate(rest):
+            if i in keep:
+                continue
+            below = next(
+                (k for k in reversed(kept) if _sort_key(k.version) < _sort_key(r.version)), None
+            )
+            above = next((k for k in kept if _sort_key(k.version) > _sort_key(r.version)), None)
+            around = " and ".join(
+                f"{k.name} ({k.day.isoformat()})" for k in (below, above) if k is not None
+            )
+            found[r.name] = f"dated {r.day.isoformat()}, out of order" + (
+                f" with {around}" if around else ""
+            )
+    return found
+
+
+def _split(
+    tags: Iterable[TagInfo], config: ProjectConfig | Mapping[str, ChannelConfig]
+) -> tuple[dict[str, list[ReleaseTag]], list[Anomaly]]:
+    channels = _channels(config)
+    ignore, keep = _explicit(config)
+    candidates = _candidates(tags, channels)
+    anomalies: list[Anomaly] = []
+    result: dict[str, list[ReleaseTag]] = {}
+    for name, releases in candidates.items():
+        explicit = [r for r in releases if r.name in ignore]
+        rest = [r for r in releases if r.name not in ignore]
+        detected = _detect(channels[name], rest)
+        for r in explicit:
+            anomalies.append(
+                Anomaly(r.name, name, r.commit, r.date, "listed in [history] ignore-tags", True)
+            )
+        for r in rest:
+            if r.name in detected and r.name not in keep:
+                anomalies.append(Anomaly(r.name, name, r.commit, r.date, detected[r.name]))
+        dropped = {a.tag for a in anomalies}
+        result[name] = [r for r in releases if r.name not in dropped]
+    anomalies.sort(key=lambda a: (a.channel, a.date))
+    return result, anomalies
+
+
+def tag_anomalies(
+    tags: Iterable[TagInfo], config: ProjectConfig | Mapping[str, ChannelConfig]
+) -> list[Anomaly]:
+    """The tags that parse as releases but are not counted as releases, each with its
+    reason: listed in ``[history] ignore-tags``, a lightweight tag whose neighbours
+    (in version order, within its channel — within its line for a stable channel)
+    are annotated, or a tag whose date breaks the order of the others (the tags kept
+    are a longest run whose dates rise with their versions). ``[history] keep-tags``
+    overrides the detection. Pure; for ``release status`` and ``release init``."""
+    return _split(tags, config)[1]
+
+
+def releases_by_channel(
+    tags: Iterable[TagInfo], config: ProjectConfig | Mapping[str, ChannelConfig]
+) -> dict[str, list[ReleaseTag]]:
+    """The releases of every configured channel, each list ascending by version.
+
+    Every configured channel has a key (possibly with an empty list). When two
+    tags name the same version of a channel, the older tag wins and the other is
+    skipped with a debug log. Anomalies (:func:`tag_anomalies`) are left out.
+    """
+    return _split(tags, config)[0]
 
 
 def _sort_key(version: Version) -> tuple[int, int, int]:
@@ -183,6 +338,7 @@ class History:
     """Every release of every channel, with lookups. Build it with :func:`build_history`."""
 
     channels: Mapping[str, Sequence[ReleaseTag]]  # ascending by version
+    anomalies: Sequence[Anomaly] = ()  # tags left out of the chains, with their reasons
 
     def releases(self, channel: str) -> Sequence[ReleaseTag]:
         """The releases of ``channel`` ascending by version (empty for an unknown channel)."""
@@ -246,9 +402,20 @@ class History:
 def build_history(
     tags: Iterable[TagInfo], config: ProjectConfig | Mapping[str, ChannelConfig]
 ) -> History:
-    """:class:`History` of ``tags`` under the configured channels' tag formats."""
-    by_channel = releases_by_channel(tags, config)
-    return History({name: tuple(rels) for name, rels in by_channel.items()})
+    """:class:`History` of ``tags`` under the configured channels' tag formats, with
+    the anomalies (:func:`tag_anomalies`) left out of the chains and listed."""
+    by_channel, anomalies = _split(tags, config)
+    return History({name: tuple(rels) for name, rels in by_channel.items()}, tuple(anomalies))
+
+
+def next_edge_for(history: History, channel: ChannelConfig, today: date) -> EdgeVersion:
+    """The next edge of ``channel`` for ``today`` (UTC), past any number a tag left out
+    as an anomaly already holds (tags never move). Raises :class:`UsageError`."""
+    version = next_edge(history.edge_versions(channel.name), today)
+    taken = {a.tag for a in history.anomalies}
+    while channel.tag_format.format(version) in taken:
+        version = EdgeVersion(version.year, version.month, version.n + 1)
+    return version
 
 
 def assign_commits(

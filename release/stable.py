@@ -29,6 +29,7 @@ from release.errors import (
     ReleaseError,
     UsageError,
 )
+from release.history import releases_by_channel
 from release.journal import Journal
 from release.ledger import (
     CUT,
@@ -87,12 +88,19 @@ def stable_channel(config: ProjectConfig, name: str | None) -> ChannelConfig:
     return channel
 
 
-def stable_releases(git: Git, channel: ChannelConfig) -> list[tuple[TagInfo, StableVersion]]:
-    """Every release tag of ``channel`` with its version (other tags are ignored)."""
+def stable_releases(
+    git: Git, channel: ChannelConfig, config: ProjectConfig | None = None
+) -> list[tuple[TagInfo, StableVersion]]:
+    """Every release tag of ``channel`` with its version (other tags are ignored, and so
+    are the anomalies of :func:`release.history.tag_anomalies`, with ``config``'s
+    ``[history]`` choices)."""
+    tags = git.tags()
+    source = config if config is not None else {channel.name: channel}
+    kept = {r.name for r in releases_by_channel(tags, source).get(channel.name, [])}
     return [
         (t, v)
-        for t in git.tags()
-        if isinstance(v := channel.tag_format.parse(t.name), StableVersion)
+        for t in tags
+        if t.name in kept and isinstance(v := channel.tag_format.parse(t.name), StableVersion)
     ]
 
 
@@ -172,7 +180,7 @@ def plan_cut(
     problem; changes nothing."""
     problems: list[str] = []
     warnings: list[str] = []
-    releases = stable_releases(git, channel)
+    releases = stable_releases(git, channel, config)
     versions = [v for _, v in releases]
     edges = [
         (t, v)
@@ -335,7 +343,7 @@ def _plan_line_release(
 ) -> ReleasePlan:
     problems: list[str] = []
     warnings: list[str] = []
-    releases = stable_releases(git, channel)
+    releases = stable_releases(git, channel, config)
     versions = [v for _, v in releases]
     the_line: Line | None = None
     try:
@@ -695,7 +703,7 @@ def release_stable(
     channel = stable_channel(config, request.channel)
     line = request.line
     if request.action == "cut" and line is None:
-        versions = [v for _, v in stable_releases(git, channel)]
+        versions = [v for _, v in stable_releases(git, channel, config)]
         line = str(next_minor(versions, config.first_line).line)
         if versions:  # the same cut again, from the same edge: a re-run of the newest line
             newest = str(max(versions).line)

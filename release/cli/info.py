@@ -17,12 +17,18 @@ from release.changelog import entries, render_section
 from release.cli._output import Output
 from release.config import ChannelConfig, ProjectConfig, load_config
 from release.errors import ReleaseError, UsageError
-from release.history import History, ReleaseTag, assign_commits, build_history, support_phases
+from release.history import (
+    History,
+    ReleaseTag,
+    assign_commits,
+    build_history,
+    next_edge_for,
+    support_phases,
+)
 from release.versions import (
     EdgeVersion,
     StableVersion,
     next_backport,
-    next_edge,
     next_minor,
     next_point,
     parse_date,
@@ -142,7 +148,7 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
         next_edge_tag: str | None = None
         next_edge_note = ""
         try:
-            nxt = next_edge(history.edge_versions(edge_ch.name), today)
+            nxt = next_edge_for(history, edge_ch, today)
             next_edge_tag = edge_ch.tag_format.format(nxt)
         except UsageError as exc:
             next_edge_note = exc.message
@@ -197,6 +203,15 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
                 + (f" (eol {eol})" if eol else "")
             )
         data["stable"].append(ch_data)
+    data["anomalies"] = [a.to_dict() for a in history.anomalies]
+    if history.anomalies:
+        lines_txt.append("not counted as releases:")
+        lines_txt += [f"  {a.tag:<20} {a.reason}" for a in history.anomalies]
+        if any(not a.explicit for a in history.anomalies):
+            lines_txt.append(
+                "  (list them in [history] ignore-tags to make this explicit, "
+                "or in keep-tags to count one)"
+            )
     out.result("\n".join(lines_txt), data)
     return 0
 
@@ -214,7 +229,7 @@ def cmd_next(args: argparse.Namespace, out: Output) -> int:
     if kind == "edge":
         channel = config.edge
         assert today is not None
-        version = next_edge(history.edge_versions(channel.name), today)
+        version = next_edge_for(history, channel, today)
     else:
         channel = _stable_channel(config, args.channel)
         existing = history.stable_versions(channel.name)

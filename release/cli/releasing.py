@@ -213,8 +213,9 @@ def cmd_ledger(args: argparse.Namespace, out: Output) -> int:
     git = Git(args.repo)
     root = git.ensure_repo()
     git = Git(root)
-    channel = stable_channel(load_config(root), args.channel)
-    lines = sorted({v.line for _, v in stable_releases(git, channel)}, reverse=True)
+    config = load_config(root)
+    channel = stable_channel(config, args.channel)
+    lines = sorted({v.line for _, v in stable_releases(git, channel, config)}, reverse=True)
     if args.commit:
         wanted = [parse_line(args.line)] if args.line else lines
         carriers = lines_carrying(git, channel, wanted, args.commit)

@@ -200,6 +200,18 @@ class BuildSpec:
 
 
 @dataclass(frozen=True)
+class HistorySettings:
+    """``[history]``: explicit choices about tags that parse as releases."""
+
+    ignore_tags: tuple[str, ...] = setting(
+        "ignore-tags", StrList(), (), "tags never counted as releases (e.g. a stray tag)"
+    )
+    keep_tags: tuple[str, ...] = setting(
+        "keep-tags", StrList(), (), "tags counted as releases although out of order"
+    )
+
+
+@dataclass(frozen=True)
 class ProjectConfig:
     """``release.toml`` or ``[tool.release]``, with the channels it configures."""
 
@@ -217,10 +229,21 @@ class ProjectConfig:
         "build", Tables(BuildSpec), (), "[[build]] commands and their artifacts"
     )
     first_line: Line = setting("first-line", LINE, Line(1, 0), "the first stable line")
+    history: HistorySettings = setting(
+        "history", Table(HistorySettings), doc="anomalous tags", factory=HistorySettings
+    )
     # Where each effective value came from, and what the loader decided (for `release config`).
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     notes: tuple[str, ...] = ()
     config_file: str | None = None
+
+    @property
+    def ignore_tags(self) -> tuple[str, ...]:
+        return self.history.ignore_tags
+
+    @property
+    def keep_tags(self) -> tuple[str, ...]:
+        return self.history.keep_tags
 
     def channel(self, name: str) -> ChannelConfig:
         """The channel called ``name``. Raises :class:`ConfigError`."""

@@ -108,3 +108,16 @@ def build_linkerd_history(tmp: Path) -> LinkerdHistory:
         repo.tag(f"stable-2.13.{n}", date=when.replace("T12", "T13"))
     repo.git("checkout", "-q", "main")
     return h
+
+
+STRAY_EDGE = "edge-25.12.13"
+
+
+def add_stray_edge(h: LinkerdHistory) -> str:
+    """A stray lightweight ``edge-25.12.13`` on the commit of ``edge-25.12.1`` (dated
+    2025-12-02, a fortnight before ``edge-25.12.8``), as Linkerd's ``edge-19.6.13``:
+    read as a release it would be the previous edge of ``edge-26.1.1`` and the base
+    of December's next edge number."""
+    h.repo.git("tag", STRAY_EDGE, h.sha["edge-25.12.1"])
+    h.sha[STRAY_EDGE] = h.sha["edge-25.12.1"]
+    return STRAY_EDGE
