@@ -40,13 +40,15 @@ def test_a_stray_lightweight_tag_out_of_date_order_is_left_out() -> None:
     stray = tag("edge-19.6.13", 2, annotated=False)  # on an old commit
     found = tag_anomalies([*EDGES, stray], default_channels())
     assert [a.tag for a in found] == ["edge-19.6.13"]
-    assert "lightweight" in found[0].reason and not found[0].explicit
+    assert "lightweight" in found[0].reason
+    assert not found[0].explicit
     history = build_history([*EDGES, stray], default_channels())
     assert history.find("edge-19.6.13") is None
     seven = history.find("edge-19.7.1")
     assert seven is not None
     prev = history.previous(seven)
-    assert prev is not None and prev.name == "edge-19.6.4"
+    assert prev is not None
+    assert prev.name == "edge-19.6.4"
     assert [a.tag for a in history.anomalies] == ["edge-19.6.13"]
 
 
