@@ -25,6 +25,7 @@ __all__ = [
     "TagFormat",
     "next_backport",
     "next_edge",
+    "next_line_release",
     "next_minor",
     "next_point",
     "parse_line",
@@ -276,6 +277,23 @@ def next_backport(existing: Iterable[StableVersion], line: Line) -> StableVersio
         raise UsageError(
             f"line {line} is the newest line; a release on it is a point release",
             hint=f"use: release stable point {line}",
+        )
+    return result
+
+
+def next_line_release(existing: Iterable[StableVersion], line: Line, kind: str) -> StableVersion:
+    """The one rule of ``release next point|backport`` and ``release stable
+    point|backport``: a ``point`` release is on the newest line, a ``backport`` on an
+    older one. Raises :class:`UsageError` (unknown line, or the other kind's line)."""
+    versions = list(existing)
+    if kind == "backport":
+        return next_backport(versions, line)
+    result = next_point(versions, line)
+    newest = max(v.line for v in versions)
+    if line != newest:
+        raise UsageError(
+            f"line {line} is not the newest line ({newest}); a release on it is a backport",
+            hint=f"use: release stable backport {line}",
         )
     return result
 

@@ -28,9 +28,8 @@ from release.history import (
 from release.versions import (
     EdgeVersion,
     StableVersion,
-    next_backport,
+    next_line_release,
     next_minor,
-    next_point,
     parse_date,
     parse_line,
     pep440,
@@ -235,12 +234,9 @@ def cmd_next(args: argparse.Namespace, out: Output) -> int:
         existing = history.stable_versions(channel.name)
         if kind == "stable":
             version = next_minor(existing, config.first_line)
-        elif kind == "point":
-            assert line is not None
-            version = next_point(existing, line)
         else:
             assert line is not None
-            version = next_backport(existing, line)
+            version = next_line_release(existing, line, kind)
     tag = channel.tag_format.format(version)
     out.result(
         tag,
@@ -293,8 +289,10 @@ def _range_section(facts: Facts, spec: str | None) -> Section:
             if release is not None:
                 prev = history.previous(release)
                 start = prev.name if prev else None
-            else:
+            elif end == "HEAD" or git.resolve(end) == git.head():
                 start = latest_edge.name if latest_edge else None
+            else:
+                raise _not_a_release(facts, end, latest_edge)
     end_sha = git.resolve(end)
     start_sha = git.resolve(start) if start else None
     end_release = history.find(end)
@@ -306,6 +304,20 @@ def _range_section(facts: Facts, spec: str | None) -> Section:
         title, day = end, None
     rev = [end_sha, f"^{start_sha}"] if start_sha else [end_sha]
     return Section(title, day, start, end, git.log(rev))
+
+
+def _not_a_release(facts: Facts, ref: str, latest: ReleaseTag | None) -> UsageError:
+    anomaly = next((a for a in facts.history.anomalies if a.tag == ref), None)
+    since = latest.name if latest else "FROM"
+    if anomaly is not None:
+        return UsageError(
+            f"{ref} is not counted as a release of {anomaly.channel}: {anomaly.reason}",
+            hint=f"name a range instead, e.g. release changelog {since}..{ref}",
+        )
+    return UsageError(
+        f"{ref} is not a release tag of any channel",
+        hint=f"name a release tag, or a range such as release changelog {since}..{ref}",
+    )
 
 
 def _all_sections(facts: Facts) -> list[Section]:

@@ -76,3 +76,20 @@ def test_ignore_tags_makes_it_explicit(
     assert code == 0
     assert "listed in [history] ignore-tags" in out
     assert "to make this explicit" not in out
+
+
+def test_changelog_of_something_that_is_not_a_release_is_an_error(
+    stray: LinkerdHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "--repo", str(stray.path), "changelog", "version-2.15")
+    assert code != 0
+    assert out == ""
+    assert err.splitlines()[0] == "error: version-2.15 is not a release tag of any channel"
+    assert "version-2.15" in err.splitlines()[1]
+    assert err.splitlines()[1].startswith("hint: ")
+    code, _, err = run(capsys, "--repo", str(stray.path), "changelog", STRAY_EDGE)
+    assert code != 0
+    assert err.startswith(f"error: {STRAY_EDGE} is not counted as a release of edge: a lightweight")
+    code, out, _ = run(capsys, "--repo", str(stray.path), "changelog", "HEAD")
+    assert code == 0
+    assert out.startswith("## [Unreleased]")

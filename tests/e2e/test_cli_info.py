@@ -90,6 +90,7 @@ def test_status_empty_repository(repo: Repo, capsys: pytest.CaptureFixture[str])
         "date": "2026-11-25",
         "edge": {"channel": "edge", "latest": None, "count": 0, "next": "edge-26.11.1"},
         "stable": [{"channel": "stable", "next_minor": "stable-1.0.0", "lines": []}],
+        "anomalies": [],
     }
 
 
@@ -103,7 +104,6 @@ def test_status_empty_repository(repo: Repo, capsys: pytest.CaptureFixture[str])
         (["next", "edge", "--date", "2026-03-01"], "edge-26.3.1"),
         (["next", "stable"], "stable-2.15.0"),
         (["next", "point", "2.14"], "stable-2.14.2"),
-        (["next", "point", "2.13"], "stable-2.13.8"),
         (["next", "backport", "2.13"], "stable-2.13.8"),
     ],
 )
@@ -169,6 +169,9 @@ def test_next_json(linkerd: LinkerdHistory, capsys: pytest.CaptureFixture[str]) 
         ),
         (["next", "point", "two"], 2, "'two' is not a release line", "2.15"),
         (["next", "backport", "2.14"], 2, "newest line", "release stable point 2.14"),
+        # one rule with `release stable point`: a release on an older line is a backport
+        (["next", "point", "2.13"], 2, "not the newest line (2.14)", "stable backport 2.13"),
+        (["changelog", "version-2.15"], 2, "not a release tag", "..version-2.15"),
         (["next", "stable", "--channel", "edge"], 2, "not a stable channel", "stable"),
         (["changelog", "nope..HEAD"], 1, "unknown revision 'nope'", "git log"),
         (["changelog", "edge-25.12.1...HEAD"], 2, "symmetric range", "FROM..TO"),
