@@ -83,3 +83,22 @@ class ChannelError(ReleaseError):
 
 class GitHubError(ReleaseError):
     """The GitHub API failed or refused an operation."""
+
+
+class TrustError(VerificationError):
+    """Channel metadata or a file failed TUF verification: an attack or a broken store
+    was refused. The message names the file and the role it concerns."""
+
+    exit_code = 1
+
+
+class UndecidedError(ReleaseError):
+    """The answer is unknown: the store could not be reached, or no root of trust is
+    available to verify it."""
+
+    exit_code = 3
+
+
+class StateError(ConfigError):
+    """The client state (a file under the state directory) is corrupt or unwritable.
+    The message names the file."""

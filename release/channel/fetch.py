@@ -1,15 +1,25 @@
 """Fetching channel files from a directory or an https:// (or loopback http://) URL.
 
 Everything the client reads goes through :class:`Fetcher`, whose one method wraps
-every failure in :class:`FetchError`; the helpers here cap sizes so an endless or
-oversized response is cut off, never buffered.
+every failure in :class:`FetchError` (:class:`NotFound` for a file that is not
+there). The helpers cap sizes so an endless or oversized response is cut off,
+never buffered.
+
+Over HTTP every download has a :class:`Deadline`: a total time limit and, after a
+grace period, a minimum average rate. A watchdog closes the socket when the total
+deadline passes, so neither a server that trickles headers nor one that sends one
+byte a second can hold the client. Redirects are followed only within the same
+scheme, host and port; nothing is sent but ``GET`` with a fixed User-Agent.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -17,17 +27,57 @@ from release.channel.strictjson import DocumentError, relpath
 from release.errors import ChannelError, UsageError
 
 CHUNK = 1 << 16
-USER_AGENT = "release-channels-client/1"
+USER_AGENT = "release-channels-client/2"
+MAX_REDIRECTS = 5
 
 
 class FetchError(ChannelError):
-    """A channel file could not be fetched (missing, refused, too large, network)."""
+    """A channel file could not be fetched (refused, network, too slow)."""
+
+    exit_code = 3
+
+
+class NotFound(FetchError):
+    """The file is not in the store (HTTP 404 or no such file)."""
+
+
+class ResponseTooLarge(FetchError):
+    """A response went past its size cap: refused, never buffered."""
+
+    exit_code = 1
 
 
 class Fetcher(Protocol):
     """Yields the bytes of the store file ``path`` in chunks. Raises :class:`FetchError`."""
 
+    @property
+    def description(self) -> str: ...
+
     def chunks(self, path: str) -> Iterator[bytes]: ...
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """Limits for one download: ``total`` seconds, and at least ``min_rate`` bytes/s
+    on average once ``grace`` seconds have passed (a slow start is forgiven)."""
+
+    total: float = 60.0
+    min_rate: float = 4096.0
+    grace: float = 5.0
+
+    def check(self, url: str, started: float, received: int, now: float) -> None:
+        elapsed = now - started
+        if elapsed > self.total:
+            raise FetchError(
+                f"{url}: gave up after {self.total:g} s (total deadline), {received} bytes received",
+                hint="the server is too slow or never finishes; retry later or raise --deadline",
+            )
+        if elapsed > self.grace and received / elapsed < self.min_rate:
+            raise FetchError(
+                f"{url}: {received} bytes in {elapsed:.1f} s is below the minimum rate "
+                f"of {self.min_rate:g} bytes/s",
+                hint="the server is too slow; retry later or lower --min-rate",
+            )
 
 
 def _check_rel(path: str) -> str:
@@ -40,7 +90,7 @@ def _check_rel(path: str) -> str:
 
 
 class DirectoryFetcher:
-    """Files of a channel store in a local directory."""
+    """Files of a channel store in a local directory (never outside it, links included)."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -56,7 +106,9 @@ class DirectoryFetcher:
                 while chunk := fh.read(CHUNK):
                     yield chunk
         except FileNotFoundError:
-            raise FetchError(f"{path} is not in the channel store {self.root}") from None
+            raise NotFound(f"{path} is not in the channel store {self.root}") from None
+        except IsADirectoryError:
+            raise NotFound(f"{path} is a directory in the channel store {self.root}") from None
         except OSError as exc:
             raise FetchError(f"cannot read {path} from {self.root}: {exc.strerror}") from exc
 
@@ -75,6 +127,11 @@ def _is_loopback(host: str | None) -> bool:
 def check_url(url: str) -> urllib.parse.SplitResult:
     """Accept ``https://`` anywhere and ``http://`` only on loopback. Raises UsageError."""
     parts = urllib.parse.urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        raise UsageError(
+            "refusing a channel source URL with credentials in it",
+            hint="channel stores are public; pass the URL without user:password@",
+        )
     if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname)):
         return parts
     raise UsageError(
@@ -83,61 +140,133 @@ def check_url(url: str) -> urllib.parse.SplitResult:
     )
 
 
-def _opener() -> Any:
-    # urllib.request (http.client, ssl, email) loads only when a URL is fetched.
-    import urllib.request
-
-    class SafeRedirects(urllib.request.HTTPRedirectHandler):
-        def redirect_request(
-            self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
-        ) -> Any:
-            try:
-                check_url(newurl)
-            except UsageError as exc:
-                raise FetchError(f"refusing redirect to {newurl!r}") from exc
-            return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-    return urllib.request.build_opener(SafeRedirects())
+def _origin(parts: urllib.parse.SplitResult) -> tuple[str, str, int]:
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, (parts.hostname or "").lower(), port
 
 
 class HttpFetcher:
-    """Files under a base URL, fetched with urllib (no credentials, no cookies)."""
+    """Files under a base URL (no credentials, no cookies), each within a :class:`Deadline`."""
 
-    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, base_url: str, *, deadline: Deadline = Deadline(), timeout: float | None = None
+    ) -> None:
         check_url(base_url)
         self.base = base_url if base_url.endswith("/") else base_url + "/"
         self.description = self.base
-        self.timeout = timeout
-        self._opener: Any = None
+        # ``timeout`` (kept for callers of the v1 API) caps the total deadline.
+        if timeout is not None:
+            deadline = Deadline(min(deadline.total, timeout), deadline.min_rate, deadline.grace)
+        self.deadline = deadline
+
+    def url_of(self, path: str) -> str:
+        return self.base + urllib.parse.quote(_check_rel(path))
 
     def chunks(self, path: str) -> Iterator[bytes]:
-        import urllib.error
-        import urllib.request
+        return self.get(self.url_of(path))
 
-        if self._opener is None:
-            self._opener = _opener()
-        url = self.base + urllib.parse.quote(_check_rel(path))
-        # The scheme was checked by check_url (https, or http on loopback only).
-        headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
-        request = urllib.request.Request(url, headers=headers)  # noqa: S310
-        try:
-            with self._opener.open(request, timeout=self.timeout) as resp:
-                while chunk := resp.read(CHUNK):
+    def get(self, url: str) -> Iterator[bytes]:
+        """Stream ``url``, following same-origin redirects. Raises FetchError."""
+        import http.client
+
+        started = time.monotonic()
+        origin = _origin(urllib.parse.urlsplit(url))
+        for _ in range(MAX_REDIRECTS + 1):
+            parts = urllib.parse.urlsplit(url)
+            remaining = self.deadline.total - (time.monotonic() - started)
+            if remaining <= 0:
+                self.deadline.check(url, started, 0, time.monotonic())
+            idle = max(0.05, min(remaining, max(self.deadline.grace, 1.0)))
+            conn_cls = (
+                http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+            )
+            conn = conn_cls(parts.hostname or "", parts.port, timeout=idle)
+            watchdog = threading.Timer(remaining, _abort, (conn,))
+            watchdog.daemon = True
+            watchdog.start()
+            try:
+                try:
+                    target = parts.path or "/"
+                    if parts.query:
+                        target += "?" + parts.query
+                    conn.request(
+                        "GET",
+                        target,
+                        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+                    )
+                    resp = conn.getresponse()
+                except (OSError, http.client.HTTPException) as exc:
+                    self.deadline.check(url, started, 0, time.monotonic())
+                    raise FetchError(f"cannot fetch {url}: {_reason(exc)}") from None
+                if resp.status in (301, 302, 303, 307, 308):
+                    location = resp.getheader("Location") or ""
+                    new = urllib.parse.urljoin(url, location)
+                    new_parts = urllib.parse.urlsplit(new)
+                    if _origin(new_parts) != origin or new_parts.username or new_parts.password:
+                        raise FetchError(
+                            f"refusing redirect to {new!r}",
+                            hint="redirects are followed only within the same host",
+                        )
+                    url = new
+                    continue
+                if resp.status == 404:
+                    raise NotFound(f"{url}: HTTP 404 {resp.reason}")
+                if resp.status != 200:
+                    raise FetchError(f"{url}: HTTP {resp.status} {resp.reason}")
+                received = 0
+                while True:
+                    try:
+                        chunk = resp.read1(CHUNK)
+                    except (OSError, http.client.HTTPException) as exc:
+                        self.deadline.check(url, started, received, time.monotonic())
+                        raise FetchError(
+                            f"cannot fetch {url}: {_reason(exc)} after {received} bytes"
+                        ) from None
+                    if not chunk:
+                        # The watchdog ends a stuck read with EOF: the deadline decides.
+                        self.deadline.check(url, started, received, time.monotonic())
+                        if resp.length:  # closed before Content-Length was reached
+                            raise FetchError(f"{url}: connection closed after {received} bytes")
+                        return
+                    received += len(chunk)
+                    self.deadline.check(url, started, received, time.monotonic())
                     yield chunk
-        except urllib.error.HTTPError as exc:
-            raise FetchError(f"{url}: HTTP {exc.code} {exc.reason}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise FetchError(f"cannot fetch {url}: {reason}") from None
+            finally:
+                watchdog.cancel()
+                conn.close()
+        raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")
 
 
-def fetcher_for(source: str) -> DirectoryFetcher | HttpFetcher:
+def _abort(conn: Any) -> None:
+    """Watchdog: unblock a read stuck past the total deadline."""
+    import socket
+
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def fetcher_for(source: str, *, deadline: Deadline = Deadline()) -> DirectoryFetcher | HttpFetcher:
     """A fetcher for a directory path or an http(s) URL. Raises UsageError."""
     if "://" in source:
-        return HttpFetcher(source)
+        return HttpFetcher(source, deadline=deadline)
     root = Path(source)
     if not root.is_dir():
-        raise UsageError(f"channel source {source} is not a directory or URL")
+        raise UsageError(
+            f"channel source {source} is not a directory or URL",
+            hint="pass --source DIR or --source https://…",
+        )
     return DirectoryFetcher(root)
 
 
@@ -148,7 +277,7 @@ def read_capped(fetcher: Fetcher, path: str, max_size: int, what: str) -> bytes:
     for chunk in fetcher.chunks(path):
         total += len(chunk)
         if total > max_size:
-            raise FetchError(
+            raise ResponseTooLarge(
                 f"{what} {path} is larger than {max_size} bytes",
                 hint="refusing an oversized or endless response",
             )
@@ -164,7 +293,7 @@ def copy_capped(
     for chunk in fetcher.chunks(path):
         total += len(chunk)
         if total > max_size:
-            raise FetchError(f"{what} {path} is larger than its recorded {max_size} bytes")
+            raise ResponseTooLarge(f"{what} {path} is larger than its recorded {max_size} bytes")
         hasher.update(chunk)
         dest.write(chunk)
     return total
