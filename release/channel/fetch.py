@@ -14,6 +14,7 @@ scheme, host and port; nothing is sent but ``GET`` with a fixed User-Agent.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import threading
 import time
@@ -69,7 +70,8 @@ class Deadline:
         elapsed = now - started
         if elapsed > self.total:
             raise FetchError(
-                f"{url}: gave up after {self.total:g} s (total deadline), {received} bytes received",
+                f"{url}: gave up after {self.total:g} s (total deadline), "
+                f"{received} bytes received",
                 hint="the server is too slow or never finishes; retry later or raise --deadline",
             )
         if elapsed > self.grace and received / elapsed < self.min_rate:
@@ -149,8 +151,9 @@ class HttpFetcher:
     """Files under a base URL (no credentials, no cookies), each within a :class:`Deadline`."""
 
     def __init__(
-        self, base_url: str, *, deadline: Deadline = Deadline(), timeout: float | None = None
+        self, base_url: str, *, deadline: Deadline | None = None, timeout: float | None = None
     ) -> None:
+        deadline = deadline or Deadline()
         check_url(base_url)
         self.base = base_url if base_url.endswith("/") else base_url + "/"
         self.description = self.base
@@ -178,7 +181,9 @@ class HttpFetcher:
                 self.deadline.check(url, started, 0, time.monotonic())
             idle = max(0.05, min(remaining, max(self.deadline.grace, 1.0)))
             conn_cls = (
-                http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+                http.client.HTTPSConnection
+                if parts.scheme == "https"
+                else http.client.HTTPConnection
             )
             conn = conn_cls(parts.hostname or "", parts.port, timeout=idle)
             watchdog = threading.Timer(remaining, _abort, (conn,))
@@ -243,10 +248,8 @@ def _abort(conn: Any) -> None:
 
     sock = getattr(conn, "sock", None)
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 def _reason(exc: BaseException) -> str:
@@ -257,7 +260,7 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def fetcher_for(source: str, *, deadline: Deadline = Deadline()) -> DirectoryFetcher | HttpFetcher:
+def fetcher_for(source: str, *, deadline: Deadline | None = None) -> DirectoryFetcher | HttpFetcher:
     """A fetcher for a directory path or an http(s) URL. Raises UsageError."""
     if "://" in source:
         return HttpFetcher(source, deadline=deadline)

@@ -1,10 +1,12 @@
-"""``release channel …``: the consumer side of a channel index.
+"""``release channel …``: read, verify and download releases; publish channel documents.
 
-``latest`` is the fast read path: it checks structure, pins, expiry and the state
-file but does not import sigstore (``--verify`` adds signature checks). ``verify``,
-``download`` and ``check`` always verify signatures. Exit codes: 0 ok, 2 usage,
-3 verification failed; ``check`` exits 0 when up to date, 1 when action is advised
-(patch, newer line, EOL, withdrawn) and 3 when the answer is unknown.
+The consumer commands (``latest``, ``list``, ``show``, ``check``, ``download``,
+``verify``, ``state``) live in :mod:`release.cli.channel_read` and verify schema-2
+(TUF) stores from a root given out of band. A schema-1 store in a directory (no
+``metadata/``, before ``release channel migrate``) is still read by the v1 handlers
+below: ``latest`` checks structure, pins, expiry and the state file without sigstore
+(``--verify`` adds signatures); ``check`` exits 0 when up to date, 1 when action is
+advised and 3 when the answer is unknown.
 """
 
 from __future__ import annotations
@@ -17,21 +19,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from release.channel.client import (
-    Anchor,
-    ChannelClient,
-    Limits,
-    StateFile,
-    default_state_dir,
-    load_anchors,
-)
-from release.channel.fetch import fetcher_for
-from release.channel.signing import DocumentSigner, DocumentVerifier
 from release.cli._output import Output
-from release.config import ChannelConfig, Identity, ProjectConfig
 
 if TYPE_CHECKING:
+    from release.channel.client import Anchor, ChannelClient
+    from release.channel.signing import DocumentSigner, DocumentVerifier
     from release.channel.store import ChannelStore
+    from release.config import ChannelConfig, Identity, ProjectConfig
 from release.errors import ChannelError, ReleaseError, UsageError
 
 
@@ -56,57 +50,31 @@ def register(subparsers: Any) -> None:
         type=Path,
         help="client state (default: $XDG_STATE_HOME/release-channels/client)",
     )
-    common.add_argument(
+    legacy = common.add_argument_group("schema-1 stores only (v1 index, before migrate)")
+    legacy.add_argument(
         "--channels-dir",
         type=Path,
         help="trust the signers of these channels/*.toml (default: trust on first use, then pin)",
     )
-    common.add_argument("--trust-config", type=Path, help="Sigstore ClientTrustConfig JSON")
-    common.add_argument("--trusted-root", type=Path, help="Sigstore trusted root JSON")
-    common.add_argument("--staging", action="store_true", help="Sigstore staging instance")
-    common.add_argument(
+    legacy.add_argument("--trust-config", type=Path, help="Sigstore ClientTrustConfig JSON")
+    legacy.add_argument("--trusted-root", type=Path, help="Sigstore trusted root JSON")
+    legacy.add_argument("--staging", action="store_true", help="Sigstore staging instance")
+    legacy.add_argument(
         "--dev",
         action="store_true",
         help="the local dev Sigstore instance (its trust config in the dev state dir)",
     )
-    common.add_argument(
+    legacy.add_argument(
         "--offline",
         action="store_true",
         help="do not refresh the Sigstore trust root over the network",
     )
-    common.add_argument("--max-index-size", type=int, default=Limits.index, help=argparse.SUPPRESS)
+    common.add_argument("--max-index-size", type=int, default=1 << 20, help=argparse.SUPPRESS)
 
-    p = sub.add_parser("latest", parents=[common], help="print the latest version")
-    p.add_argument("--line", help="latest of one line X.Y")
-    p.add_argument("--tag", action="store_true", help="print the tag instead of the version")
-    p.add_argument("--verify", action="store_true", help="also verify signatures (sigstore)")
-    p.set_defaults(handler=cmd_latest)
+    from release.cli.channel_read import add_consumer_options, register_consumer
 
-    p = sub.add_parser("list", parents=[common], help="lines with phase, EOL and latest")
-    p.set_defaults(handler=cmd_list)
-
-    p = sub.add_parser("show", parents=[common], help="one release: files, digests, signer")
-    p.add_argument("version")
-    p.set_defaults(handler=cmd_show)
-
-    p = sub.add_parser("verify", parents=[common], help="verify every document and signature")
-    p.set_defaults(handler=cmd_verify)
-
-    p = sub.add_parser("download", parents=[common], help="download and verify artifacts")
-    p.add_argument("version")
-    p.add_argument("--os", dest="os_name", metavar="OS", help="e.g. linux, darwin, windows")
-    p.add_argument("--arch", help="e.g. amd64, arm64")
-    p.add_argument("--name", help="one artifact by file name")
-    p.add_argument(
-        "--to", type=Path, required=True, metavar="DIR", help="directory to put the files in"
-    )
-    p.set_defaults(handler=cmd_download)
-
-    p = sub.add_parser(
-        "check", parents=[common], help="is VERSION up to date, patched, EOL or withdrawn?"
-    )
-    p.add_argument("version")
-    p.set_defaults(handler=cmd_check)
+    add_consumer_options(common)
+    register_consumer(sub, common)
 
     publisher = argparse.ArgumentParser(add_help=False)
     publisher.add_argument("--store", type=Path, help="channel store (default: [tool.release] out)")
@@ -180,6 +148,15 @@ def _source(args: argparse.Namespace) -> str:
 
 
 def _client(args: argparse.Namespace, *, verify: bool, state: bool = True) -> ChannelClient:
+    from release.channel.client import (
+        ChannelClient,
+        Limits,
+        StateFile,
+        default_state_dir,
+        load_anchors,
+    )
+    from release.channel.fetch import fetcher_for
+
     now = datetime.now(UTC).replace(microsecond=0)  # the one clock reading of this run
     source = _source(args)
     anchors: dict[str, Anchor] | None = None

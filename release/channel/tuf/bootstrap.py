@@ -135,8 +135,7 @@ def pinned_root(fetcher: Fetcher, sha256: str) -> Anchor:
             if data is not None and hashlib.sha256(data).hexdigest() == want:
                 return parse_root(data, origin)
     raise TrustError(
-        f"no root (role root) of {fetcher.description} has sha256 {want}: "
-        f"tried {', '.join(tried)}",
+        f"no root (role root) of {fetcher.description} has sha256 {want}: tried {', '.join(tried)}",
         hint="the store serves another root than the one you pinned: refusing it",
     )
 

@@ -24,6 +24,7 @@ sigstore.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -35,14 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from release.channel import model
-from release.channel.fetch import (
-    Deadline,
-    Fetcher,
-    FetchError,
-    NotFound,
-    fetcher_for,
-    read_capped,
-)
+from release.channel.fetch import Deadline, fetcher_for
 from release.channel.model import AnyVersion, ChannelDocument, LineDocument, Release
 from release.channel.strictjson import DocumentError
 from release.channel.tuf.bootstrap import Anchor, resolve_anchor
@@ -156,8 +150,7 @@ class ChannelClient:
             raise _refuse(
                 f"channel {name} is delegated by role targets, but role {name} lists no "
                 f"channel document (channels/{name}/v*.json)",
-                "a channel the root declares cannot disappear; the store is broken or "
-                "under attack",
+                "a channel the root declares cannot disappear; the store is broken or under attack",
             )
         version, info = max(docs, key=lambda d: d[0])
         data = self.view.read(info, DOC_MAX)
@@ -252,11 +245,11 @@ class ChannelClient:
             if other == wanted:
                 continue
             odoc = self.channel(other)
-            v = TagFormat(odoc.tag_format).parse(text)
-            if v is not None:
-                matches.append((other, str(v)))
+            ov = TagFormat(odoc.tag_format).parse(text)
+            if ov is not None:
+                matches.append((other, str(ov)))
         if matches:
-            other, v = matches[0]
+            other = matches[0][0]
             raise UsageError(
                 f"{text} is a tag of channel {other}, not of channel {wanted}",
                 hint=f"did you mean --channel {other}?",
@@ -526,50 +519,8 @@ def _check_destination(to: Path) -> bool:
 
 
 def _remove_if_empty(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):
         path.rmdir()
-    except OSError:
-        pass
-
-
-# --- the fast path -------------------------------------------------------------------
-
-
-def fast_answer(
-    state: ClientState, fetcher: Fetcher, key: str, now: datetime, anchor_sha: str | None
-) -> Any | None:
-    """A remembered answer, if the store provably did not change since it was verified:
-    no newer root, the same timestamp bytes, nothing expired, and the same anchor.
-    None means "run the full TUF workflow". Reads two small files; imports no tuf."""
-    import hashlib
-
-    data = state.load()
-    answers = data.get("answers")
-    if not isinstance(answers, Mapping) or key not in answers:
-        return None
-    if anchor_sha is not None and anchor_sha not in data.get("anchors", []):
-        return None
-    try:
-        valid_until = datetime.strptime(str(data["valid_until"]), "%Y-%m-%dT%H:%M:%SZ")
-        if now >= valid_until.replace(tzinfo=UTC):
-            return None
-        root_version = int(data["root_version"])
-    except (KeyError, ValueError, TypeError):
-        return None
-    try:
-        read_capped(fetcher, f"metadata/{root_version + 1}.root.json", 512 * 1024, "root")
-        return None  # a newer root: the full workflow must rotate to it
-    except NotFound:
-        pass
-    except FetchError:
-        return None
-    try:
-        ts = read_capped(fetcher, "metadata/timestamp.json", 16 * 1024, "timestamp")
-    except FetchError:
-        return None
-    if hashlib.sha256(ts).hexdigest() != data.get("timestamp_sha256"):
-        return None
-    return answers[key]
 
 
 # --- entry point ---------------------------------------------------------------------
@@ -582,7 +533,7 @@ def open_client(
     root_sha256: str | None = None,
     repo: Path | None = None,
     state_dir: Path | None = None,
-    deadline: Deadline = Deadline(),
+    deadline: Deadline | None = None,
     trust_on_first_use: bool = False,
     verify: bool = True,
     env: Mapping[str, str] | None = None,
@@ -613,15 +564,4 @@ def open_client(
     return ChannelClient(view, source=canonical, state=state, anchor=anchor, now=now)
 
 
-def answer_key(*parts: str | None) -> str:
-    return "\x1f".join(p or "" for p in parts)
-
-
-__all__ = [
-    "ChannelClient",
-    "CheckResult",
-    "ReleaseError",
-    "answer_key",
-    "fast_answer",
-    "open_client",
-]
+__all__ = ["ChannelClient", "CheckResult", "ReleaseError", "open_client"]

@@ -26,7 +26,7 @@ from release.channel.fetch import Fetcher, FetchError, NotFound, ResponseTooLarg
 from release.errors import ReleaseError, TrustError
 
 if TYPE_CHECKING:
-    from tuf.api.metadata import Targets
+    from tuf.api._payload import Targets
 
     from release.channel.tuf.bootstrap import Anchor
     from release.channel.tuf.state import ClientState, VerdictCache
@@ -123,7 +123,7 @@ def walk(load: Loader, path: str) -> TargetInfo | None:
 def _store_fetcher(fetcher: Fetcher) -> Any:
     """A python-tuf ``FetcherInterface`` over our fetcher (``store:///`` URLs)."""
     from tuf.api.exceptions import DownloadHTTPError
-    from tuf.ngclient import FetcherInterface
+    from tuf.ngclient.fetcher import FetcherInterface
 
     class StoreFetcher(FetcherInterface):
         def _fetch(self, url: str) -> Iterator[bytes]:
@@ -156,7 +156,8 @@ class VerifiedView:
         cache: VerdictCache,
     ) -> None:
         import_tuf()
-        from tuf.ngclient import Updater, UpdaterConfig
+        from tuf.ngclient.config import UpdaterConfig
+        from tuf.ngclient.updater import Updater
 
         from release.channel.tuf import keys
 
@@ -167,11 +168,14 @@ class VerifiedView:
         state.prepare()
         bootstrap = _bootstrap(state, anchor)
         config = UpdaterConfig(prefix_targets_with_hash=False)
-        origin = anchor.origin if anchor is not None else f"the trusted root in {state.metadata_dir}"
+        origin = (
+            anchor.origin if anchor is not None else f"the trusted root in {state.metadata_dir}"
+        )
         # The root names the Sigstore instance its keys' signatures chain to.
         self.trust = keys.PRODUCTION
         with self._translate(origin, "root"):
-            from tuf.api.metadata import Metadata, Root
+            from tuf.api._payload import Root
+            from tuf.api.metadata import Metadata
 
             raw = bootstrap if bootstrap is not None else state.trusted_root_bytes()
             if raw is None:
@@ -192,8 +196,8 @@ class VerifiedView:
     @contextlib.contextmanager
     def _translate(self, where: str | Callable[[], str], role: str) -> Iterator[None]:
         """Turn python-tuf's exceptions into our errors, naming the file and ``role``."""
-        from securesystemslib.exceptions import SerializationError
         from tuf.api import exceptions as tx
+        from tuf.api.serialization import DeserializationError as SerializationError
 
         file = where if isinstance(where, str) else "?"
         try:
@@ -361,7 +365,7 @@ class RawView:
         data = read_capped(self.fetcher, path, cap, path)
         try:
             return Metadata.from_bytes(data)
-        except Exception as exc:  # noqa: BLE001 - any parse failure of unverified data
+        except Exception as exc:
             raise TrustError(f"{path} is malformed: {exc}") from None
 
     def refresh(self) -> None:
