@@ -159,10 +159,11 @@ class TufRepo:
             )
             top.delegations.roles[ch] = role
             top.add_key(self.key(ch).public_key, ch)
-            doc_path = (channel_docs or {}).get(ch) or self.current_channel_doc(ch)
+            doc_path = self.current_channel_doc(ch)
+            listed = (channel_docs or {}).get(ch) or doc_path
             cdoc = sj.loads((self.root / doc_path).read_bytes())
             ch_md = Targets(version=self._bump(ch), expires=self.now + EXPIRY["channel"])
-            ch_md.targets[doc_path] = _tf(self.root, doc_path)
+            ch_md.targets[listed] = _tf(self.root, listed)
             for rel in extra.get(ch, []):
                 ch_md.targets[rel] = _tf(self.root, rel)
             ch_md.delegations = Delegations(keys={}, roles={})
@@ -241,3 +242,66 @@ class TufRepo:
         self.root_md = md
         (self.root / "metadata" / "root.json").write_bytes(data)
         return data
+
+
+class TufWorld:
+    """Edge and stable channels (channelkit's v1 documents) under TUF metadata, and a
+    client factory. ``seen()`` gives a client that already verified the store (state)."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        from datetime import UTC
+
+        from release.channel.store import ChannelStore
+        from tests.helpers.channelkit import (
+            EDGE,
+            EDGE_ID,
+            NOW,
+            STABLE,
+            STABLE_ID,
+            KeyRoot,
+            publish,
+        )
+
+        self.tmp = tmp_path
+        self.keys = KeyRoot()
+        self.root = tmp_path / "store"
+        self.store = ChannelStore(self.root, durable=False)
+        self.state_dir = tmp_path / "state"
+        self.edge = self.keys.signer(EDGE_ID)
+        self.stable = self.keys.signer(STABLE_ID)
+        t = NOW - timedelta(days=10)
+        for i, v in enumerate(["2.13.0", "2.14.0", "2.14.1", "2.15.0", "2.15.1"]):
+            publish(
+                self.store,
+                STABLE,
+                v,
+                self.stable,
+                now=t + timedelta(hours=i),
+                platforms=(("linux", "amd64"), ("darwin", "arm64")),
+            )
+        publish(self.store, EDGE, "26.11.1", self.edge, now=t + timedelta(days=1))
+        self.now = datetime.now(UTC).replace(microsecond=0)
+        self.repo = TufRepo(self.root, self.now)
+        self.repo.publish()
+        self.root_file = tmp_path / "root.json"
+        self.root_file.write_bytes(self.repo.root_bytes(1))
+
+    def client(self, *, state_dir: Path | None = None, **kwargs: Any) -> Any:
+        from release.channel.tuf.client import open_client
+
+        kwargs.setdefault("root", self.root_file)
+        return open_client(
+            str(self.root), state_dir=state_dir or self.state_dir, env={}, **kwargs
+        )
+
+    def seen(self) -> Any:
+        """A client run that verified everything and saved its state."""
+        c = self.client()
+        c.verify_all()
+        assert c.save()
+        return c
+
+    def fresh_state(self) -> Path:
+        """A state directory nobody used (a container, a CI job)."""
+        n = len(list(self.tmp.glob("fresh-state-*")))
+        return self.tmp / f"fresh-state-{n}"
