@@ -196,19 +196,21 @@ class ChannelClient:
             pin.check(data, f"line document {pin.path}")
             parsed = model.parse_line_document(data, pin.path)
             ldoc = parsed.document
+            if (ldoc.channel, ldoc.line, ldoc.kind, ldoc.tag_format) != (
+                channel,
+                line,
+                doc.kind,
+                doc.tag_format,
+            ):
+                raise _refuse(
+                    f"{pin.path} (role {info.role}) is a {ldoc.kind} line {ldoc.channel}/"
+                    f"{ldoc.line} tagged {ldoc.tag_format}, not a {doc.kind} line of "
+                    f"{channel} tagged {doc.tag_format}",
+                    "one channel's lines cannot enter another channel",
+                )
             model.line_consistent(entry, ldoc, doc)
         except DocumentError as exc:
             raise _refuse(f"{pin.path} (role {info.role}): {exc.message}", exc.hint) from exc
-        if (ldoc.channel, ldoc.line, ldoc.kind, ldoc.tag_format) != (
-            channel,
-            line,
-            doc.kind,
-            doc.tag_format,
-        ):
-            raise _refuse(
-                f"{pin.path} (role {info.role}) is {ldoc.channel}/{ldoc.line} "
-                f"({ldoc.tag_format}), not {channel}/{line} ({doc.tag_format})"
-            )
         self.warnings += [f"{pin.path}: {w}" for w in parsed.warnings]
         self._lines[key] = ldoc
         return ldoc

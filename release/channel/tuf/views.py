@@ -256,12 +256,35 @@ class VerifiedView:
         u = self.updater
         ts = u._trusted_set  # python-tuf 7.0 (pinned): the refresh steps one by one
         self._step(u._load_root, lambda: f"metadata/{ts.root.version + 1}.root.json", "root")
-        self._step(u._load_timestamp, "metadata/timestamp.json", "timestamp")
+        try:
+            self._step(u._load_timestamp, "metadata/timestamp.json", "timestamp")
+        except TrustError as exc:
+            raise self._chain_hint(exc) from None
         snap = ts.timestamp.snapshot_meta.version
         self._step(u._load_snapshot, f"metadata/{snap}.snapshot.json", "snapshot")
         self.load("targets", "root")
         self.loaded.update(
             root=ts.root.expires, timestamp=ts.timestamp.expires, snapshot=ts.snapshot.expires
+        )
+
+    def _chain_hint(self, exc: TrustError) -> TrustError:
+        """A timestamp that does not verify may be signed by keys of a root this client
+        could not reach: say so when the store's newest root is further along."""
+        import json
+
+        trusted = self.updater._trusted_set.root.version
+        try:
+            newest = json.loads(read_capped(self.fetcher, "metadata/root.json", 1 << 19, "root"))
+            version = int(newest["signed"]["version"])
+        except (ReleaseError, ValueError, KeyError, TypeError):
+            return exc
+        if version <= trusted + 1:
+            return exc
+        return TrustError(
+            exc.message,
+            hint=f"the store's newest root is version {version}, but "
+            f"metadata/{trusted + 1}.root.json is missing: the rotation chain is broken, "
+            "so newer keys cannot be trusted",
         )
 
     def load(self, role: str, parent: str) -> Targets:

@@ -162,10 +162,11 @@ def test_stable_identity_adds_an_edge_format_line_to_stable(world: TufWorld, mod
 
     def add_line(cd: dict[str, Any]) -> None:
         cd["lines"].append(entry)
+        cd["latest"] = edge_line["latest"]  # consistent, as a careful attacker makes it
 
     forge(world.root, world.stable, "stable", channel_mut=add_line)
     world.repo.publish()  # signed with the stable role's own (legitimate) keys
-    refused(world, mode, r"26\.11|edge")
+    refused(world, mode, r"lines/26\.11/v1\.json \(role stable\.26\.11\).*edge")
 
 
 def test_huge_version_then_recovery_through_key_rotation(world: TufWorld) -> None:
@@ -255,7 +256,8 @@ def test_rotated_root_missing_one_step(world: TufWorld, mode: str) -> None:
     world.repo.rotate(replace=("timestamp",))
     world.repo.publish()
     (world.root / "metadata" / "2.root.json").unlink()
-    refused(world, mode, r"timestamp\.json \(role timestamp\) is not signed")
+    err = refused(world, mode, r"timestamp\.json \(role timestamp\) is not signed")
+    assert "metadata/2.root.json is missing" in (err.hint or "")
 
 
 def test_channel_document_edited_after_signing(world: TufWorld, mode: str) -> None:
