@@ -189,6 +189,7 @@ class HttpFetcher:
             watchdog = threading.Timer(remaining, _abort, (conn,))
             watchdog.daemon = True
             watchdog.start()
+            resp: Any = None
             try:
                 try:
                     target = parts.path or "/"
@@ -238,6 +239,8 @@ class HttpFetcher:
                     yield chunk
             finally:
                 watchdog.cancel()
+                if resp is not None:
+                    resp.close()
                 conn.close()
         raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")
 

@@ -319,7 +319,9 @@ def test_edited_release_files_fail_verify(world: TufWorld, mode: str, which: str
     path.write_bytes(bytes(data))
     c = client_for(world, mode)
     assert c.latest("stable") == "2.15.1"  # documents are intact …
-    with pytest.raises(TrustError, match=rf"releases/stable-2\.15\.1/{name} \(role stable\.2\.15\)"):
+    with pytest.raises(
+        TrustError, match=rf"releases/stable-2\.15\.1/{name} \(role stable\.2\.15\)"
+    ):
         c.verify_release("stable", "2.15.1")  # … the release file is not
 
 
