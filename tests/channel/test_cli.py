@@ -182,7 +182,9 @@ def test_latest_does_not_load_sigstore_github_or_rich(source: Path, tmp_path: Pa
     assert proc.stderr.strip().splitlines()[-1] == "LOADED="
 
 
-def test_latest_over_loopback_http(source: Path, tmp_path: Path) -> None:
+def test_a_url_source_is_read_only_through_tuf(source: Path, tmp_path: Path) -> None:
+    """Schema-1 stores are read (transitionally) from directories only: over a URL the
+    TUF client runs, and without a root of trust it refuses to guess (exit 3)."""
     env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
     with serve_directory(source) as url:
         proc = subprocess.run(
@@ -205,7 +207,8 @@ def test_latest_over_loopback_http(source: Path, tmp_path: Path) -> None:
             check=False,
             timeout=60,
         )
-    assert (proc.returncode, proc.stdout) == (0, "26.11.1\n"), proc.stderr
+    assert (proc.returncode, proc.stdout) == (3, ""), proc.stderr
+    assert proc.stderr.startswith(f"error: no root of trust for {url}")
     assert "sigstore" not in proc.stderr.splitlines()[-1]
 
 

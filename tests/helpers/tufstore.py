@@ -14,6 +14,7 @@ key, :meth:`TufRepo.write` puts any metadata where the client looks.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -57,15 +58,28 @@ def _tf(root: Path, rel: str) -> TargetFile:
 class TufRepo:
     """Metadata for the channel store at ``root`` (``now``: the publishers' clock)."""
 
-    def __init__(self, root: Path, now: datetime, *, root_keys: int = 1, threshold: int = 1):
+    def __init__(
+        self,
+        root: Path,
+        now: datetime,
+        *,
+        root_keys: int = 1,
+        threshold: int = 1,
+        signer_for: Callable[[str], Signer] | None = None,
+        root_fields: dict[str, Any] | None = None,
+    ):
+        """``signer_for(role)`` (default: a new Ed25519 key per role) gives each role's
+        signer, root included; ``root_fields`` go into the root (e.g. the Sigstore trust)."""
         self.root = Path(root)
         self.now = now
-        self.root_signers = [new_key() for _ in range(root_keys)]
+        self.signer_for = signer_for or (lambda role: new_key())
+        self.root_fields = root_fields or {}
+        self.root_signers: list[Signer] = [
+            self.signer_for("root") if signer_for else new_key() for _ in range(root_keys)
+        ]
         self.threshold = threshold
-        self.keys: dict[str, CryptoSigner] = {
-            "targets": new_key(),
-            "snapshot": new_key(),
-            "timestamp": new_key(),
+        self.keys: dict[str, Signer] = {
+            r: self.signer_for(r) for r in ("targets", "snapshot", "timestamp")
         }
         self.versions: dict[str, int] = {}
         self.written: dict[str, Metadata[Any]] = {}
@@ -75,13 +89,18 @@ class TufRepo:
 
     # --- keys and roles ------------------------------------------------------
 
-    def key(self, role: str) -> CryptoSigner:
+    def key(self, role: str) -> Signer:
         if role not in self.keys:
-            self.keys[role] = new_key()
+            self.keys[role] = self.signer_for(role)
         return self.keys[role]
 
     def _new_root(self, version: int) -> Metadata[Root]:
-        r = Root(version=version, expires=self.now + EXPIRY["root"], consistent_snapshot=True)
+        r = Root(
+            version=version,
+            expires=self.now + EXPIRY["root"],
+            consistent_snapshot=True,
+            unrecognized_fields=dict(self.root_fields),
+        )
         for s in self.root_signers:
             r.add_key(s.public_key, "root")
         r.roles["root"].threshold = self.threshold
@@ -233,7 +252,7 @@ class TufRepo:
         if new_root_keys is not None:
             self.root_signers = [new_key() for _ in range(new_root_keys)]
         for role in replace:
-            self.keys[role] = new_key()
+            self.keys[role] = new_key()  # rotation tests: always a fresh Ed25519 key
         md = self._new_root(self.root_md.signed.version + 1)
         signers = self.root_signers[: self.threshold]
         if sign_with_old:
@@ -290,9 +309,7 @@ class TufWorld:
         from release.channel.tuf.client import open_client
 
         kwargs.setdefault("root", self.root_file)
-        return open_client(
-            str(self.root), state_dir=state_dir or self.state_dir, env={}, **kwargs
-        )
+        return open_client(str(self.root), state_dir=state_dir or self.state_dir, env={}, **kwargs)
 
     def seen(self) -> Any:
         """A client run that verified everything and saved its state."""

@@ -298,8 +298,8 @@ def fast_answer(
     if anchor_sha is not None and anchor_sha not in data.get("anchors", []):
         return None
     try:
-        valid_until = datetime.strptime(str(data["valid_until"]), "%Y-%m-%dT%H:%M:%SZ")
-        if now >= valid_until.replace(tzinfo=UTC):
+        valid_until = datetime.fromisoformat(str(data["valid_until"]))
+        if valid_until.tzinfo is None or now >= valid_until:
             return None
         root_version = int(data["root_version"])
     except (KeyError, ValueError, TypeError):

@@ -38,6 +38,22 @@ TARGETS_MAX = 5 << 20
 _OPTIONAL = ("boto3", "botocore", "google", "azure", "hvac", "PyKCS11", "pyspx", "tkey_signer")
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while tuf and sigstore import (thousands of pydantic objects
+    that collections would only re-scan), then freeze what was imported."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def import_tuf() -> None:
     """Import python-tuf and our Sigstore key type without the optional cloud signers."""
     if "tuf.ngclient" in sys.modules and "release.channel.tuf.keys" in sys.modules:
@@ -46,11 +62,12 @@ def import_tuf() -> None:
     for name in blocked:
         sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` fail
     try:
-        import tuf.ngclient  # noqa: F401
+        with gc_paused():
+            import tuf.ngclient  # noqa: F401
 
-        from release.channel.tuf import keys
+            from release.channel.tuf import keys
 
-        keys.register()
+            keys.register()
     finally:
         for name in blocked:
             if sys.modules.get(name, 0) is None:
@@ -173,7 +190,7 @@ class VerifiedView:
         )
         # The root names the Sigstore instance its keys' signatures chain to.
         self.trust = keys.PRODUCTION
-        with self._translate(origin, "root"):
+        with self._translate(origin, "root"), gc_paused():
             from tuf.api._payload import Root
             from tuf.api.metadata import Metadata
 
@@ -248,7 +265,8 @@ class VerifiedView:
     def _step(self, run: Callable[[], Any], file: str | Callable[[], str], role: str) -> Any:
         from release.channel.tuf import keys
 
-        with self._translate(file, role), keys.verification_trust(self.trust, self.cache):
+        paused = gc_paused() if "sigstore" not in sys.modules else contextlib.nullcontext()
+        with self._translate(file, role), keys.verification_trust(self.trust, self.cache), paused:
             return run()
 
     def refresh(self) -> None:

@@ -43,11 +43,15 @@ def client_for(world: TufWorld, mode: str, **kwargs: Any) -> Any:
     return world.client(state_dir=state, **kwargs)
 
 
+def _read_everything(world: TufWorld, mode: str, **kwargs: Any) -> None:
+    c = client_for(world, mode, **kwargs)
+    c.verify_all()
+    c.latest("stable")
+
+
 def refused(world: TufWorld, mode: str, match: str, **kwargs: Any) -> TrustError:
     with pytest.raises(TrustError, match=match) as info:
-        c = client_for(world, mode, **kwargs)
-        c.verify_all()
-        c.latest("stable")
+        _read_everything(world, mode, **kwargs)
     err = info.value
     assert "\n" not in err.message
     assert err.exit_code == 1
@@ -272,7 +276,8 @@ def test_line_document_not_the_one_the_channel_pins(world: TufWorld, mode: str) 
     index = sj.loads((world.root / "index.json").read_bytes())
     pinned = index["channels"]["stable"]["lines"]["2.15"]["document"]["path"]
     older = pinned.replace(f"/v{pinned.rsplit('/v', 1)[1]}", "/v1.json")
-    assert (world.root / older).is_file() and older != pinned
+    assert (world.root / older).is_file()
+    assert older != pinned
     # The line role lists an older line document at the pinned path's bytes.
     (world.root / pinned).write_bytes((world.root / older).read_bytes())
     world.repo.publish()

@@ -46,7 +46,7 @@ def run(
 
 
 def test_no_root_is_one_clear_error_naming_the_three_options(run: Any) -> None:
-    code, out, err = run("latest")
+    code, _out, err = run("latest")
     assert code == 3
     assert err.startswith("error: no root of trust for ")
     hint = err.splitlines()[1]
@@ -75,7 +75,8 @@ def test_each_way_to_give_the_root(
     assert (code, out) == (0, "2.15.1\n")
     code, _, err = run("latest", "--root-sha256", "ab" * 32, "--state-dir", str(tmp_path / "s5"))
     assert code == 1
-    assert "has sha256 abab" in err and "(role root)" in err
+    assert "has sha256 abab" in err
+    assert "(role root)" in err
 
 
 def test_trust_on_first_use_is_loud(run: Any, world: TufWorld) -> None:
@@ -92,11 +93,13 @@ def test_no_verify_says_unverified_on_every_line(run: Any) -> None:
     code, out, _ = run("list", "--no-verify", state=False)
     assert code == 0
     lines = out.splitlines()
-    assert len(lines) == 6 and all(line.startswith("UNVERIFIED: ") for line in lines)
+    assert len(lines) == 6
+    assert all(line.startswith("UNVERIFIED: ") for line in lines)
     code, out, _ = run("--json", "latest", "--no-verify", state=False)
     assert json.loads(out)["verified"] is False
     code, out, _ = run("--json", "check", "2.14.0", "--no-verify", state=False)
-    assert code == 3 and json.loads(out)["status"] == "unknown"
+    assert code == 3
+    assert json.loads(out)["status"] == "unknown"
     code, out, _ = run("--json", "show", "2.15.1", "--root", "r.json")
     assert code == 2  # a missing --root file is a config error, never a silent fallback
 
@@ -113,9 +116,11 @@ def test_verified_output_and_tags_as_versions(run: Any, world: TufWorld) -> None
     }
     for spelled in ("2.15.1", "stable-2.15.1"):
         code, out, _ = run("show", spelled, *root)
-        assert code == 0 and out.startswith("stable-2.15.1 (stable) active")
+        assert code == 0
+        assert out.startswith("stable-2.15.1 (stable) active")
     code, out, _ = run("show", "edge-26.11.1", *root)  # a tag names its channel
-    assert code == 0 and out.startswith("edge-26.11.1 (edge)")
+    assert code == 0
+    assert out.startswith("edge-26.11.1 (edge)")
     code, out, _ = run("--json", "check", "edge-26.11.1", *root)
     assert json.loads(out)["status"] == "up-to-date"
     code, _, err = run("check", "edge-26.11.1", "--channel", "stable", *root)
@@ -125,7 +130,8 @@ def test_verified_output_and_tags_as_versions(run: Any, world: TufWorld) -> None
     data = json.loads(out)
     assert (code, data["status"], data["latest_in_line"]) == (0, "patch-available", "2.14.1")
     code, _, err = run("show", "2.16.0", *root)
-    assert code == 2 and "not a release of channel stable" in err
+    assert code == 2
+    assert "not a release of channel stable" in err
 
 
 def test_attack_exit_code_names_file_and_role(run: Any, world: TufWorld) -> None:
@@ -133,7 +139,8 @@ def test_attack_exit_code_names_file_and_role(run: Any, world: TufWorld) -> None
     doc.write_bytes(doc.read_bytes() + b" ")
     code, _, err = run("latest", "--root", str(world.root_file))
     assert code == 1
-    assert err.startswith("error: channels/stable/v") and "(role stable)" in err
+    assert err.startswith("error: channels/stable/v")
+    assert "(role stable)" in err
 
 
 def test_verify_checks_release_files(run: Any, world: TufWorld) -> None:
@@ -143,7 +150,8 @@ def test_verify_checks_release_files(run: Any, world: TufWorld) -> None:
     sums = world.root / "releases" / "stable-2.15.1" / "SHA256SUMS"
     sums.write_text(sums.read_text().replace("linux", "linUx"))
     code, _, err = run("verify", "2.15.1", *root)
-    assert code == 1 and "releases/stable-2.15.1/SHA256SUMS (role stable.2.15)" in err
+    assert code == 1
+    assert "releases/stable-2.15.1/SHA256SUMS (role stable.2.15)" in err
     assert run("verify", *root)[0] == 0  # documents alone are still fine
 
 
@@ -152,7 +160,7 @@ def test_download_stages_and_leaves_to_unchanged_on_failure(
 ) -> None:
     root = ("--root", str(world.root_file))
     to = tmp_path / "dl"
-    code, out, _ = run("download", "stable-2.15.1", "--to", str(to), *root)
+    code, _out, _ = run("download", "stable-2.15.1", "--to", str(to), *root)
     assert code == 0
     assert sorted(p.name for p in to.iterdir()) == [
         "demo-stable-2.15.1-darwin-arm64.tar.gz",
@@ -167,10 +175,12 @@ def test_download_stages_and_leaves_to_unchanged_on_failure(
     to2.mkdir()
     (to2 / "keep.txt").write_text("mine")
     code, _, err = run("download", "2.15.1", "--to", str(to2), *root)
-    assert code == 1 and "(role stable.2.15)" in err
+    assert code == 1
+    assert "(role stable.2.15)" in err
     assert [p.name for p in to2.iterdir()] == ["keep.txt"]
     code, _, err = run("download", "2.15.1", "--to", str(tmp_path / "dl3"), *root)
-    assert code == 1 and not (tmp_path / "dl3").exists()
+    assert code == 1
+    assert not (tmp_path / "dl3").exists()
     # --to naming a file, or a read-only directory: one clear line, no traceback.
     code, _, err = run("download", "2.14.1", "--to", str(to2 / "keep.txt"), *root)
     assert (code, err.splitlines()[0]) == (
@@ -178,7 +188,9 @@ def test_download_stages_and_leaves_to_unchanged_on_failure(
         f"error: --to {to2 / 'keep.txt'} is a file, not a directory",
     )
     code, _, err = run("download", "2.14.1", "--to", str(read_only_dir(tmp_path)), *root)
-    assert code == 2 and "error: cannot write to --to" in err and "Traceback" not in err
+    assert code == 2
+    assert "error: cannot write to --to" in err
+    assert "Traceback" not in err
 
 
 def read_only_dir(tmp_path: Path) -> Path:
@@ -200,11 +212,13 @@ def test_state_keyed_by_canonical_source_show_and_forget(
     code, out, _ = run("--json", "state", "show", "--source", "./store", source=False)
     info = json.loads(out)
     assert info["source"] == str(world.root.resolve())
-    assert info["exists"] and info["trusted_root_version"] == 1
+    assert info["exists"]
+    assert info["trusted_root_version"] == 1
     state_file = Path(info["state_file"])
     assert state_file.is_file()
     code, out, _ = run("state", "forget", "--source", str(world.root) + "/", source=False)
-    assert code == 0 and out.startswith(f"forgot the state of {world.root.resolve()}")
+    assert code == 0
+    assert out.startswith(f"forgot the state of {world.root.resolve()}")
     assert not state_file.exists()
 
 
@@ -217,7 +231,8 @@ def test_corrupt_state_is_renamed_aside_never_trusted(run: Any, world: TufWorld)
     assert code == 2
     assert f"error: client state {state_file} is corrupt" in err
     aside = list(state_file.parent.glob("state.json.corrupt-*"))
-    assert len(aside) == 1 and aside[0].read_text() == "{not json"
+    assert len(aside) == 1
+    assert aside[0].read_text() == "{not json"
     assert not state_file.exists()
     assert run("latest", *root)[:2] == (0, "2.15.1\n")  # starts again from the root
 
@@ -227,7 +242,9 @@ def test_unwritable_state_dir_names_it(run: Any, world: TufWorld, tmp_path: Path
     code, _, err = run(
         "latest", "--root", str(world.root_file), "--state-dir", str(ro), state=False
     )
-    assert code == 2 and "error: cannot write client state in " in err and str(ro) in err
+    assert code == 2
+    assert "error: cannot write client state in " in err
+    assert str(ro) in err
 
 
 RUNNER = (
@@ -253,7 +270,9 @@ def test_repeated_latest_answers_from_verified_state_without_tuf(world: TufWorld
         return p.stdout, p.stderr.strip().rsplit("LOADED=", 1)[1]
 
     first = latest("--root", str(world.root_file))
-    assert first[0] == "2.15.1\n" and "tuf" in first[1] and "boto3" not in first[1]
+    assert first[0] == "2.15.1\n"
+    assert "tuf" in first[1]
+    assert "boto3" not in first[1]
     assert latest() == ("2.15.1\n", "")  # unchanged store: no tuf, no sigstore, no model
     world.repo.publish()  # a new timestamp: the full workflow runs again
     assert latest()[1] != ""

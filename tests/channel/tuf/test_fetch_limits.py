@@ -6,7 +6,7 @@ import http.server
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,8 @@ Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
 def serve(handle: Handler) -> Iterator[str]:
     class H(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            try:
+            with suppress(BrokenPipeError, ConnectionResetError):
                 handle(self)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -120,12 +118,18 @@ def redirect_to(target: str) -> Handler:
 def test_redirects_only_within_the_same_host() -> None:
     with serve(redirect_to("/moved/")) as url:  # a control: same host, accepted
         assert read_capped(HttpFetcher(url), "a.json", 100, "file") == b"hello"
-    with serve(redirect_to("http://198.51.100.7/")) as url:
-        with pytest.raises(FetchError, match=r"refusing redirect to 'http://198\.51\.100\.7/"):
-            read_capped(HttpFetcher(url), "a.json", 100, "file")
-    with serve(redirect_to("http://localhost:1/")) as url:  # another port is another host
-        with pytest.raises(FetchError, match=r"refusing redirect"):
-            read_capped(HttpFetcher(url), "a.json", 100, "file")
+    elsewhere = r"refusing redirect to 'http://198\.51\.100\.7/"
+    with (
+        serve(redirect_to("http://198.51.100.7/")) as url,
+        pytest.raises(FetchError, match=elsewhere),
+    ):
+        read_capped(HttpFetcher(url), "a.json", 100, "file")
+    # another port is another host
+    with (
+        serve(redirect_to("http://localhost:1/")) as url,
+        pytest.raises(FetchError, match=r"refusing redirect"),
+    ):
+        read_capped(HttpFetcher(url), "a.json", 100, "file")
 
 
 def test_404_is_not_found_and_other_statuses_are_errors() -> None:
