@@ -150,6 +150,8 @@ def check_common(
             problems.append(exc.message + (f" ({exc.hint})" if exc.hint else ""))
     if not config.builds:
         problems.append("no build commands are configured ([[tool.release.build]])")
+    elif opts.assembled is None:
+        problems.extend(build_adapter.command_problems(config.builds))
     problems.extend(_out_problems(opts.out))
 
 

@@ -136,3 +136,48 @@ def test_zizmor_has_no_findings():
 def test_actionlint_is_clean():
     proc = _run_linter("actionlint", ["-no-color", "-oneline"])
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# -- the composite action that `release init` workflows call ------------------------
+
+
+def test_the_action_is_composite_pinned_and_takes_inputs_via_env():
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    assert set(action["inputs"]) >= {"command", "action", "line", "picks", "from"}
+    for line in (ROOT / "action.yml").read_text().splitlines():
+        if re.match(r"^\s*-?\s*uses:", line):
+            assert PINNED.match(line), f"action.yml: not pinned: {line.strip()}"
+    for step in action["runs"]["steps"]:
+        assert "${{" not in step.get("run", ""), f"expression in run: {step.get('name')}"
+        if "run" in step:
+            assert step["shell"] == "bash"
+
+
+def test_the_action_installs_the_tool_from_its_own_commit():
+    steps = yaml.safe_load((ROOT / "action.yml").read_text())["runs"]["steps"]
+    runs = "\n".join(s.get("run", "") for s in steps)
+    assert 'python -m pip install "$GITHUB_ACTION_PATH"' in runs
+    assert "release edge --push --sign sigstore" in runs
+    assert 'release stable "${args[@]}" --push --sign sigstore' in runs
+
+
+def test_the_action_scripts_pass_shellcheck(tmp_path: Path):
+    exe = _tool("shellcheck")
+    if exe is None:
+        if REQUIRE_LINTERS:
+            pytest.fail("shellcheck is not installed")
+        pytest.skip("shellcheck is not installed")
+    steps = yaml.safe_load((ROOT / "action.yml").read_text())["runs"]["steps"]
+    for i, step in enumerate(s for s in steps if "run" in s):
+        script = tmp_path / f"step{i}.sh"
+        script.write_text("#!/bin/bash\n" + step["run"])
+        proc = subprocess.run(
+            [exe, "-s", "bash", str(script)], capture_output=True, text=True, check=False
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_zizmor_has_no_findings_in_the_action():
+    proc = _run_linter("zizmor", ["--offline", "--no-progress", "action.yml"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -11,6 +11,7 @@ import logging
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -45,6 +46,57 @@ class Artifact:
     build: str
     os: str | None
     arch: str | None
+
+
+def _has_module(python: str, module: str) -> bool:
+    """Whether ``python -m module`` would find the module (in process for this Python)."""
+    try:
+        same = os.path.samefile(python, sys.executable)
+    except OSError:
+        same = False
+    if same:
+        import importlib.util
+
+        return importlib.util.find_spec(module) is not None
+    code = "import importlib.util, sys; sys.exit(importlib.util.find_spec(sys.argv[1]) is None)"
+    try:
+        proc = subprocess.run(
+            [python, "-c", code, module], capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0
+
+
+def command_problems(specs: Sequence[BuildSpec], python: str = sys.executable) -> list[str]:
+    """Whether the first word of each build command can run here: the program is on
+    ``PATH`` (or an executable path), and for ``PYTHON -m MODULE`` the module is
+    installed. One problem per command, naming the missing program or module."""
+    problems = []
+    for spec in specs:
+        first = spec.command[0].replace("{python}", python)
+        if "{" in first:
+            continue  # another placeholder: known only at build time
+        search = spec.env.get("PATH", os.environ.get("PATH", ""))
+        if os.sep in first:
+            exe = first if os.access(first, os.X_OK) and Path(first).is_file() else None
+        else:
+            exe = shutil.which(first, path=None if "{" in search else search)
+        if exe is None:
+            problems.append(
+                f"build {spec.name}: the program {first!r} is not installed (not on PATH)"
+            )
+            continue
+        args = spec.command[1:]
+        is_python = spec.command[0] == "{python}" or Path(first).name.startswith("python")
+        if is_python and len(args) >= 2 and args[0] == "-m" and "{" not in args[1]:
+            module = args[1].split(".")[0]
+            if not _has_module(exe, module):
+                problems.append(
+                    f"build {spec.name}: No module named {module} (the command runs "
+                    f"`{Path(first).name} -m {args[1]}`; install it, e.g. pip install {module})"
+                )
+    return problems
 
 
 def _targets(spec: BuildSpec, only: str | None) -> list[str | None]:

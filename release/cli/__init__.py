@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "verify": "release.cli.signing",
     "channel": "release.cli.channel",
     "config": "release.cli.setup",
+    "init": "release.cli.setup",
 }
 
 

@@ -239,6 +239,8 @@ def cmd_ledger(args: argparse.Namespace, out: Output) -> int:
         # without LINE, old lines whose branch is gone are left out
         if args.line or branch_ref(git, channel.branch_for(line)) is not None
     ]
+    if lines and not specs:
+        raise _no_line_branch(git, channel, lines)
     ledgers = line_ledgers(git, specs, channel.branch)
     text = []
     for ledger in ledgers:
@@ -252,10 +254,31 @@ def cmd_ledger(args: argparse.Namespace, out: Output) -> int:
             src = f"<- {e.origin.main_commit[:12]} ({e.origin.how})" if e.origin else "(line only)"
             text.append(f"  {e.commit[:12]} {src:<30} {e.subject}")
     out.result(
-        "\n".join(text) or "no stable line branches",
+        "\n".join(text) or f"no stable releases in channel {channel.name} yet",
         {"lines": [ledger.to_dict() for ledger in ledgers]},
     )
     return 0
+
+
+def _no_line_branch(git: Any, channel: Any, lines: list[Any]) -> Exception:
+    """The stable lines have releases but ``branch-format`` names none of their branches."""
+    from release.errors import ConfigError
+
+    looked = ", ".join(channel.branch_for(line) for line in lines[:3])
+    names = [
+        name.removeprefix("origin/")
+        for pattern in ("refs/heads", "refs/remotes/origin")
+        for name in git.branches(pattern)
+    ]
+    newest = str(lines[0])
+    similar = sorted({n for n in names if newest in n})
+    seen = f"; branches naming {newest}: {', '.join(similar)}" if similar else ""
+    return ConfigError(
+        f"no branch matches branch-format {channel.branch_format!r} of channel "
+        f"{channel.name} (looked for {looked}){seen}",
+        hint=f"set branch-format in channels/{channel.name}.toml to your release branches' "
+        "name, e.g. 'release/stable-{major}.{minor}' (`release init --dry-run` infers it)",
+    )
 
 
 def _report(result: Any, out: Output) -> int:

@@ -20,6 +20,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.set_defaults(handler=cmd_config)
 
+    p = sub.add_parser(
+        "init",
+        help="adopt this repository: infer the channels from its tags and branches, "
+        "write channels/*.toml, release.toml or [tool.release], and workflows",
+    )
+    p.add_argument("--dry-run", action="store_true", help="show the files; write nothing")
+    p.add_argument(
+        "--action",
+        metavar="OWNER/REPO@SHA",
+        help="the release-channels action the workflows call, pinned by commit "
+        "(default: the commit of this tool's source tree, when it runs from one)",
+    )
+    p.set_defaults(handler=cmd_init)
+
 
 def _toml_value(value: Any) -> str:
     if value is None:
@@ -74,4 +88,25 @@ def cmd_config(args: argparse.Namespace, out: Output) -> int:
         "values": {v.path: {"value": v.value, "source": v.source} for v in values},
     }
     out.result("\n".join(text), data)
+    return 0
+
+
+def cmd_init(args: argparse.Namespace, out: Output) -> int:
+    from release.adapters.git import Git
+    from release.initrepo import plan_init, write_init
+
+    git = Git(args.repo)
+    root = git.ensure_repo()
+    plan = plan_init(Git(root), action=args.action)
+    text = plan.report()
+    if args.dry_run:
+        for path, body in plan.contents().items():
+            text.append(f"\n--- {path} ---\n{body.rstrip()}")
+        text.append("\n(dry run: nothing written)")
+    else:
+        write_init(plan)
+        text.append("written; check with `release config` and `release status`")
+    for note in plan.warnings:
+        out.warn(note)
+    out.result("\n".join(text), {**plan.to_dict(), "written": not args.dry_run})
     return 0

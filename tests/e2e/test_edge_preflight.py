@@ -178,3 +178,21 @@ def test_a_second_release_run_at_the_same_time_is_refused(project: Repo) -> None
         os.close(fd)
     ok = run_release(project, "edge", *DATE, "--sign", "dev")
     assert ok.returncode == 0, ok.stderr
+
+
+def test_a_build_command_that_cannot_run_is_named_before_anything_happens(
+    project: Repo,
+) -> None:
+    # `python -m build` without `build` installed used to fail only at the build step
+    broken = PYPROJECT.replace(
+        'command = ["{python}", "-c"',
+        'command = ["{python}", "-m", "no_such_builder_module", "-c"',
+    )
+    broken += (
+        '\n[[tool.release.build]]\nname = "native"\ncommand = ["no-such-compiler-xyz", "{out}"]\n'
+        'artifacts = ["native-{version}"]\n'
+    )
+    _commit_pyproject(project, broken)
+    err = assert_refused(project, [])
+    assert "build tool: No module named no_such_builder_module" in err
+    assert "build native: the program 'no-such-compiler-xyz' is not installed" in err
