@@ -228,6 +228,7 @@ class Run:
         self.stage = self.work / "stage"
         self._signer_cm: Any = None
         self._signer: Any = None
+        self._setup: Any = None
 
     # Each step returns the result recorded in the journal.
     def execute(self) -> dict[str, Any]:
@@ -472,15 +473,20 @@ class Run:
         return {"pages_parent": parent}
 
     def _publish_to_channel(self) -> dict[str, Any]:
-        """Record the release in the channel documents, then swap index.json (last)."""
+        """Record the release in the channel documents and the TUF metadata of the store;
+        the timestamp is swapped last (see :mod:`release.channel.tuf.repo`)."""
         from release.channel import model
-        from release.channel.signing import SigstoreDocumentSigner
+        from release.channel.backends.directory import DirectoryBackend
         from release.channel.store import ChannelStore
+        from release.channel.tuf import keys
+        from release.channel.tuf import trust as tuf_trust
+        from release.channel.tuf.repo import TufStore, write_page
+        from release.trust_config import channels_dir_of, load_trust
 
         tag = self.plan.tag
-        store = ChannelStore(self.opts.out)
+        files = ChannelStore(self.opts.out)  # describes the files under releases/
         artifacts = tuple(
-            store.describe_artifact(
+            files.describe_artifact(
                 tag, a["name"], kind=_artifact_kind(a["name"]), os=a["os"], arch=a["arch"]
             )
             for a in self.journal.result("build")["artifacts"]
@@ -497,24 +503,47 @@ class Run:
             signer=self.expected_identity,
             artifacts=artifacts,
             notes=self.plan.notes,
-            provenance=store.describe_provenance(tag, PROVENANCE_BUNDLE),
-            checksums=store.file_ref(f"releases/{tag}/{SUMS}"),
+            provenance=files.describe_provenance(tag, PROVENANCE_BUNDLE),
+            checksums=files.file_ref(f"releases/{tag}/{SUMS}"),
             from_edge=self.plan.cut_from,
         )
+        dev = self.plan.sign_mode == "dev"
+        release_signer = self._open_signer()
+        trust = keys.trust_of_setup(self._setup, release_signer.trust_config_path)
+        signer = keys.SigstoreOidcSigner(release_signer, trust)
+        channels_dir = channels_dir_of(self.config.root)
+        trust_cfg = load_trust(channels_dir)
+        store = TufStore(DirectoryBackend(self.opts.out, durable=True))
+        if dev:
+            others = [
+                c
+                for c in self.config.channels.values()
+                if c.name == self.channel.name or c.dev_signer is not None
+            ]
+            want = tuf_trust.desired(others, trust_cfg, dev=True, trust=trust)
+            with tuf_trust.dev_maintainers(release_signer.trust_config_path) as maintainers:
+                tuf_trust.ensure_dev_trust(
+                    store, want, trust_cfg.holders(True).identities, maintainers, self.opts.now
+                )
+        else:
+            tuf_trust.install_repo_trust(store, channels_dir)
         result = store.publish(
             self.channel,
             record,
             project=self.config.project,
             now=self.opts.now,
-            signer=SigstoreDocumentSigner(self._open_signer()),
-            dev=self.plan.sign_mode == "dev",
+            signer=signer,
+            identity=self.expected_identity,
+            expiry=trust_cfg.expiry,
         )
-        page = store.write_page(self.opts.now)
+        page = write_page(store, self.opts.out, self.opts.now)
         return {
             "page": str(page.relative_to(self.opts.out)),
-            "index_version": result.index_version,
-            "index_document": result.index_document,
+            "timestamp_version": result.timestamp_version,
+            "snapshot_version": result.snapshot_version,
             "channel_document": result.channel_document,
+            "line_document": result.line_document,
+            "root": "metadata/root.json",
             "changed": result.changed,
         }
 
@@ -618,6 +647,7 @@ class Run:
                 identity_token=self.opts.identity_token,
                 dev_state_dir=None,  # the per-user dev instance, as `release sign --dev`
             )
+            self._setup = setup
             expected = self.expected_identity
             self._signer_cm = open_signer(
                 setup,
