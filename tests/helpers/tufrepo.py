@@ -31,7 +31,13 @@ def new_key() -> CryptoSigner:
 class Ed25519Store:
     """A store with root v1 (one maintainer key) delegating edge and stable."""
 
-    def __init__(self, root: Path, *, now: datetime = NOW, channels: tuple[ChannelConfig, ...] = (EDGE, STABLE)) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        now: datetime = NOW,
+        channels: tuple[ChannelConfig, ...] = (EDGE, STABLE),
+    ) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.backend = DirectoryBackend(root, durable=False)
@@ -72,7 +78,15 @@ class Ed25519Store:
             self.files, self.channels[channel], version, self.sigs.signer(ident), **kwargs
         )
 
-    def publish(self, channel: str, version: str, *, now: datetime | None = None, signer: Any = None, **kwargs: Any) -> Any:
+    def publish(
+        self,
+        channel: str,
+        version: str,
+        *,
+        now: datetime | None = None,
+        signer: Any = None,
+        **kwargs: Any,
+    ) -> Any:
         when = now or self.now
         release = self.release(channel, version, published_at=when, **kwargs)
         return self.store.publish(

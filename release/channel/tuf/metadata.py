@@ -222,29 +222,32 @@ def build_channel_role(
     expiry: Expiry,
     document: TargetFile,
     previous: Targets | None,
-    line: tuple[str, str, Key] | None,
+    key: Key,
+    line: tuple[str, str] | None,
 ) -> Metadata[Targets]:
     """Role ``<ch>``: its current document, and the previous line delegations plus ``line``.
 
-    ``line`` is ``(role name, sample tag, key)`` of a line to delegate (kept as it
-    was if already delegated).
+    ``line`` is ``(role name, sample tag)`` of a line to delegate (kept as it was if
+    already delegated); ``key`` signs every line role.
     """
     role = Targets(version=version, expires=expires_at(now, "channel", expiry))
     role.targets[document.path] = document
+    # Every line role is signed by the channel's key: after a key rotation the previous
+    # delegations name the new key (the publisher re-signs those line roles).
     roles: dict[str, DelegatedRole] = {}
-    keys: dict[str, Key] = {}
     if previous is not None and previous.delegations is not None:
-        roles.update(previous.delegations.roles or {})
-        keys.update(previous.delegations.keys)
-    role.delegations = Delegations(keys=keys, roles=roles)
+        for name, old in (previous.delegations.roles or {}).items():
+            roles[name] = DelegatedRole(name, [], 1, True, paths=list(old.paths or []))
+    role.delegations = Delegations(keys={}, roles=roles)
     if line is not None:
-        name, sample_tag, key = line
+        name, sample_tag = line
         if name not in roles:
             channel, _, line_name = name.partition(".")
             roles[name] = DelegatedRole(
                 name, [], 1, True, paths=line_paths(channel, line_name, sample_tag)
             )
-            role.add_key(key, name)
+    for name in roles:
+        role.add_key(key, name)
     return Metadata(role)
 
 

@@ -395,15 +395,24 @@ class TufStore:
             horizon = now + expiry.channel / 2
             changed: dict[str, Metadata[Targets]] = {}
             names = [channel.name, *sorted(role.signed.delegations.roles or {})]  # type: ignore[union-attr]
-            for name in names:
+            rekeyed = self._rekeyed_lines(state, role, signer, now, expiry)
+            for name in names[1:]:
                 md = self.role(state, name)
-                if md is None or md.signed.expires > horizon:
-                    continue
-                fresh: Metadata[Targets] = Metadata.from_bytes(serialize(md))
-                fresh.signatures.clear()
-                fresh.signed.version = md.signed.version + 1
-                fresh.signed.expires = tm.expires_at(now, "channel", expiry)
-                changed[name] = fresh
+                if md is not None and (md.signed.expires <= horizon or name in rekeyed):
+                    changed[name] = _next_version(md, now, expiry)
+            if changed or role.signed.expires <= horizon:
+                found = tm.channel_document_of(role.signed, channel.name)
+                if found is None:
+                    raise ChannelError(f"role {channel.name} lists no channel document")
+                changed[channel.name] = tm.build_channel_role(
+                    version=role.signed.version + 1,
+                    now=now,
+                    expiry=expiry,
+                    document=found[1],
+                    previous=role.signed,
+                    key=signer.public_key,
+                    line=None,
+                )
             result = self._commit(state, changed, signer, now, expiry, attempt)
             if result is not None:
                 return result
@@ -550,14 +559,36 @@ class TufStore:
             expiry=expiry,
             document=tm.target_file(crel, cdata),
             previous=prev_crole.signed if prev_crole else None,
-            line=(lrole_name, sample_tag, signer.public_key),
+            key=signer.public_key,
+            line=(lrole_name, sample_tag),
         )
-        result = self._commit(
-            state, {lrole_name: lrole, channel.name: crole}, signer, now, expiry, attempt
-        )
+        changed = self._rekeyed_lines(state, prev_crole, signer, now, expiry)
+        changed.update({lrole_name: lrole, channel.name: crole})
+        result = self._commit(state, changed, signer, now, expiry, attempt)
         return (
             None if result is None else replace(result, channel_document=crel, line_document=lrel)
         )
+
+    def _rekeyed_lines(
+        self,
+        state: StoreState,
+        channel_role: Metadata[Targets] | None,
+        signer: Signer,
+        now: datetime,
+        expiry: Expiry,
+    ) -> dict[str, Metadata[Targets]]:
+        """Line roles the previous channel role delegated to another key (the channel's
+        key was rotated): re-signed copies, so the new delegation covers them."""
+        out: dict[str, Metadata[Targets]] = {}
+        delegations = channel_role.signed.delegations if channel_role else None
+        keyid = signer.public_key.keyid
+        for name, delegated in ((delegations.roles or {}) if delegations else {}).items():
+            if delegated.keyids == [keyid]:
+                continue
+            md = self.role(state, name)
+            if md is not None:
+                out[name] = _next_version(md, now, expiry)
+        return out
 
     def _commit(
         self,
@@ -693,6 +724,15 @@ class TufStore:
                 delegator.verify_delegate(name, md.signed_bytes, md.signatures)
             except UnsignedMetadataError as exc:
                 raise VerificationError(f"role {name}: {exc}") from exc
+
+
+def _next_version(md: Metadata[Targets], now: datetime, expiry: Expiry) -> Metadata[Targets]:
+    """A fresh copy of ``md``: version + 1, new expiry, no signatures."""
+    fresh: Metadata[Targets] = Metadata.from_bytes(serialize(md))
+    fresh.signatures.clear()
+    fresh.signed.version = md.signed.version + 1
+    fresh.signed.expires = tm.expires_at(now, "channel", expiry)
+    return fresh
 
 
 def _line_of(channel: ChannelConfig, version: str) -> str:

@@ -170,21 +170,31 @@ def test_a_crash_before_the_swap_leaves_the_previous_state(s: Ed25519Store) -> N
     release = s.release("edge", "26.11.2")
     with pytest.raises(KeyboardInterrupt):
         crashing.publish(
-            s.channels["edge"], release, project="demo", now=s.later(1),
-            signer=s.keys["edge"], identity=s.identities["edge"],
+            s.channels["edge"],
+            release,
+            project="demo",
+            now=s.later(1),
+            signer=s.keys["edge"],
+            identity=s.identities["edge"],
         )
     # Orphans were written, but the timestamp (and so the whole state) is unchanged.
     assert (s.root / "metadata/2.snapshot.json").exists()
     assert (s.root / tm.TIMESTAMP_KEY).read_bytes() == ts_before
     state = s.store.read_state()
-    assert state is not None and state.version_of("edge.26.11") == 1
+    assert state is not None
+    assert state.version_of("edge.26.11") == 1
     s.store.verify_metadata(state)
     # The next run skips the orphans' versions and publishes.
     result = crashing.publish(
-        s.channels["edge"], release, project="demo", now=s.later(2),
-        signer=s.keys["edge"], identity=s.identities["edge"],
+        s.channels["edge"],
+        release,
+        project="demo",
+        now=s.later(2),
+        signer=s.keys["edge"],
+        identity=s.identities["edge"],
     )
-    assert result.changed and result.snapshot_version == 3
+    assert result.changed
+    assert result.snapshot_version == 3
     _, _, lines = current_documents(s.store, s.later(2))
     assert [r.version for r in lines[("edge", "26.11")].releases] == ["26.11.1", "26.11.2"]
 
@@ -213,11 +223,15 @@ def test_a_lost_swap_rebuilds_and_loses_nothing(s: Ed25519Store) -> None:
     racing = RacingBackend(s.backend, lambda: s.publish("stable", "2.15.1", now=s.later(1)))
     store = TufStore(racing)  # type: ignore[arg-type]
     result = store.publish(
-        s.channels["edge"], s.release("edge", "26.11.2"), project="demo", now=s.later(2),
-        signer=s.keys["edge"], identity=s.identities["edge"],
+        s.channels["edge"],
+        s.release("edge", "26.11.2"),
+        project="demo",
+        now=s.later(2),
+        signer=s.keys["edge"],
+        identity=s.identities["edge"],
     )
     assert result.attempts == 2
-    _, channels, lines = current_documents(s.store, s.later(3))
+    _, channels, _lines = current_documents(s.store, s.later(3))
     assert channels["stable"].latest == "2.15.1"
     assert channels["edge"].latest == "26.11.2"
     state = s.store.read_state()
@@ -266,8 +280,12 @@ def test_swap_conflict_bounded(s: Ed25519Store) -> None:
     store = TufStore(AlwaysLose(s.backend, tm.TIMESTAMP_KEY), max_attempts=3)  # type: ignore[arg-type]
     with pytest.raises(ChannelError, match="gave up publishing after 3"):
         store.publish(
-            s.channels["edge"], s.release("edge", "26.11.2"), project="demo", now=s.later(1),
-            signer=s.keys["edge"], identity=s.identities["edge"],
+            s.channels["edge"],
+            s.release("edge", "26.11.2"),
+            project="demo",
+            now=s.later(1),
+            signer=s.keys["edge"],
+            identity=s.identities["edge"],
         )
 
 
@@ -275,13 +293,18 @@ def test_withdraw_and_refresh(s: Ed25519Store) -> None:
     s.publish("stable", "2.15.0")
     s.publish("stable", "2.15.1", now=s.later(1))
     s.store.withdraw(
-        s.channels["stable"], "2.15.1", reason="broken", now=s.later(2),
-        signer=s.keys["stable"], identity=s.identities["stable"],
+        s.channels["stable"],
+        "2.15.1",
+        reason="broken",
+        now=s.later(2),
+        signer=s.keys["stable"],
+        identity=s.identities["stable"],
     )
     _, channels, lines = current_documents(s.store, s.later(2))
     assert channels["stable"].latest == "2.15.0"
     r = lines[("stable", "2.15")].release("2.15.1")
-    assert r is not None and r.withdrawal is not None
+    assert r is not None
+    assert r.withdrawal is not None
     # Refresh 20 days later: the channel roles expire within half their validity.
     later = s.now + tm.Expiry().channel * 2 // 3
     result = s.store.refresh(s.channels["stable"], now=later, signer=s.keys["stable"])
