@@ -90,12 +90,13 @@ def test_stock_updater_refreshes_and_downloads(
     # Against another trust (the public-good root), the same metadata does not verify.
     fresh = tmp_path / "meta2"
     fresh.mkdir()
+    other = SigstoreTrust.from_value({"trustedRoot": {}, "mediaType": "x"})
     with (
         serve_directory(root) as url,
-        verification_trust(SigstoreTrust.from_value({"trustedRoot": {}, "mediaType": "x"})),
+        verification_trust(other),
+        pytest.raises(UnsignedMetadataError, match="root was signed by 0/1 keys"),
     ):
-        with pytest.raises(UnsignedMetadataError, match="root was signed by 0/1 keys"):
-            Updater(str(fresh), url + "metadata/", bootstrap=bootstrap).refresh()
+        Updater(str(fresh), url + "metadata/", bootstrap=bootstrap).refresh()
 
 
 def test_huge_timestamp_version_recovered_by_rotation(tmp_path: Path) -> None:
