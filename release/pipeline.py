@@ -439,7 +439,6 @@ class Run:
         remembered so the later push refuses to overwrite another publisher's index."""
         if self.channel.publish_target != "pages" or not self.plan.push:
             return {}
-        import json
 
         from release.adapters.ghpages import fetch_pages
 
@@ -449,18 +448,17 @@ class Run:
         parent = fetch_pages(self.git.root, seed, self.channel.pages_branch)
         out = self.opts.out
         if parent:
-            remote_index = seed / "index.json"
-            local_index = out / "index.json"
-            if local_index.exists() and remote_index.exists():
-                theirs = json.loads(remote_index.read_bytes()).get("version", 0)
-                ours = json.loads(local_index.read_bytes()).get("version", 0)
-                if theirs > ours:
-                    raise ChannelError(
-                        f"the {self.channel.pages_branch} branch has index v{theirs}, "
-                        f"this store v{ours}",
-                        hint="publish from a store seeded from the pages branch "
-                        "(an empty --out is seeded automatically)",
-                    )
+            from release.channel.tuf.repo import timestamp_version
+
+            theirs = timestamp_version(seed)
+            ours = timestamp_version(out)
+            if theirs > ours > 0:
+                raise ChannelError(
+                    f"the {self.channel.pages_branch} branch has timestamp v{theirs}, "
+                    f"this store v{ours}",
+                    hint="publish from a store seeded from the pages branch "
+                    "(an empty --out is seeded automatically)",
+                )
             for src in sorted(seed.rglob("*")):
                 dest = out / src.relative_to(seed)
                 if src.is_dir() or dest.exists():
@@ -520,7 +518,9 @@ class Run:
                 for c in self.config.channels.values()
                 if c.name == self.channel.name or c.dev_signer is not None
             ]
-            want = tuf_trust.desired(others, trust_cfg, dev=True, trust=trust)
+            lines = store.lines_of({c.name for c in others})
+            lines.setdefault(self.channel.name, set()).add(self.plan.line)
+            want = tuf_trust.desired(others, trust_cfg, dev=True, trust=trust, lines=lines)
             with tuf_trust.dev_maintainers(release_signer.trust_config_path) as maintainers:
                 tuf_trust.ensure_dev_trust(
                     store, want, trust_cfg.holders(True).identities, maintainers, self.opts.now
@@ -535,6 +535,7 @@ class Run:
             signer=signer,
             identity=self.expected_identity,
             expiry=trust_cfg.expiry,
+            per_line_keys="{line}" in self.channel.expected_signer(dev).identity,
         )
         page = write_page(store, self.opts.out, self.opts.now)
         return {

@@ -14,6 +14,7 @@ import pytest
 from release.plan import STEPS
 from tests.helpers.gitrepo import Repo
 from tests.helpers.project import make_project, run_release, tree_digest
+from tests.helpers.tufcheck import TufReader
 
 DATE = ["--date", "2026-11-25"]
 TAG = "edge-26.11.1"
@@ -130,49 +131,22 @@ def test_edge_release_end_to_end(project: Repo) -> None:
     assert "repair the thing" in message
     assert project.git("ls-remote", "--tags", "origin") == ""  # no --push: nothing pushed
 
-    # Channel index: the consumer side sees the release.
-    latest = run_release(
-        project,
-        "channel",
-        "latest",
-        "--source",
-        str(out_dir(project)),
-        "--channel",
-        "edge",
-        "--state-dir",
-        str(project.path / "state"),
-    )
-    assert latest.returncode == 0, latest.stderr
-    assert latest.stdout.strip() in {"26.11.1", TAG}
-    index = json.loads((out_dir(project) / "index.json").read_bytes())
-    assert index["version"] == 1
-    assert (out_dir(project) / "index" / "v1.json").read_bytes() == (
-        out_dir(project) / "index.json"
-    ).read_bytes()
-
-    # The consumer verifies every signature (dev root) and downloads verified files.
-    state = ["--state-dir", str(project.path / "state")]
-    verified = run_release(
-        project, "channel", "verify", "--source", str(out_dir(project)), "--dev", *state
-    )
-    assert verified.returncode == 0, verified.stderr
-    got = project.path / "downloads"
-    dl = run_release(
-        project,
-        "channel",
-        "download",
-        "26.11.1",
-        "--source",
-        str(out_dir(project)),
-        "--channel",
-        "edge",
-        "--dev",
-        "--to",
-        str(got),
-        *state,
-    )
-    assert dl.returncode == 0, dl.stderr
-    assert (got / ARTIFACTS[0]).read_bytes() == (rel / ARTIFACTS[0]).read_bytes()
+    # Channel (TUF, schema 2): any TUF client, given the dev root this run made, sees the
+    # release, and every document and file it reads verifies.
+    store = out_dir(project)
+    reader = TufReader(store)
+    assert reader.channels() == ["edge", "stable"]
+    assert reader.latest("edge") == "26.11.1"
+    assert reader.timestamp_version() == 1
+    line = reader.line("edge", "26.11")
+    assert [r.tag for r in line.releases] == [TAG]
+    for ref in line.releases[0].files():
+        assert reader.read(ref.path) == (store / ref.path).read_bytes()
+    root = json.loads((store / "metadata" / "root.json").read_bytes())["signed"]
+    assert root["x-release-channels"]["sigstore"]["trustedRoot"]  # the dev instance
+    stub = json.loads((store / "index.json").read_bytes())
+    assert stub["schema_version"] == "2.0"
+    assert not (store / "index").exists()
     assert not list(out_dir(project).rglob("*.pem")), "no private keys in the channel"
 
     # A re-run is a no-op that says so.
@@ -192,8 +166,10 @@ def test_next_releases_number_within_the_month_and_reset(project: Repo) -> None:
     notes = project.git("tag", "-l", "--format=%(contents)", "edge-26.11.2")
     assert "second" in notes
     assert "first feature" not in notes  # the range starts at the previous edge
-    index = json.loads((out_dir(project) / "index.json").read_bytes())
-    assert index["version"] == 3
+    reader = TufReader(out_dir(project))
+    assert reader.timestamp_version() == 3
+    assert reader.latest("edge") == "26.12.1"
+    assert [r.version for r in reader.line("edge", "26.11").releases] == ["26.11.1", "26.11.2"]
 
 
 def test_push_sends_branch_and_tag_atomically(project: Repo) -> None:

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tuf.api.exceptions import RepositoryError
 
 from release.cli import main
 from tests.helpers.stablerepo import StableRepo, make_stable_repo
+from tests.helpers.tufcheck import TufReader
 
 
 def _release(
@@ -26,7 +28,25 @@ def _release(
 
 
 def _index(out: Path) -> dict[str, Any]:
-    return json.loads((out / "index.json").read_text())  # type: ignore[no-any-return]
+    """What a TUF client verifies in the store, shaped like the v1 index's channels."""
+    reader = TufReader(out)
+    channels: dict[str, Any] = {}
+    for name in reader.channels():
+        try:
+            doc = reader.channel(name)
+        except RepositoryError:  # delegated, never published (no role in the snapshot)
+            continue
+        channels[name] = {
+            "latest": doc.latest,
+            "signer": {"identity": doc.signer.identity, "issuer": doc.signer.issuer},
+            "document": {"path": f"channels/{name}/v{doc.version}.json"},
+            "lines": {
+                e.line: {"latest": e.latest, "support": {"phase": e.support.phase}}
+                for e in doc.lines
+                if e.support.phase != "eol"
+            },
+        }
+    return {"channels": channels}
 
 
 def _lines(index: dict[str, Any], channel: str = "stable") -> dict[str, tuple[str, str]]:
@@ -95,12 +115,12 @@ def test_lines_points_and_a_backport(tmp_path: Path, capsys: pytest.CaptureFixtu
     sr.repo.git("checkout", "-q", "2.14.x")
     sr.repo.commit("line-only: five", files={"five.txt": "2.14 version\n"})
     sr.repo.git("checkout", "-q", "main")
-    before, index_bytes = sr.repo.snapshot(), (out / "index.json").read_bytes()
+    before, index_bytes = sr.repo.snapshot(), (out / "metadata/timestamp.json").read_bytes()
     code, data = _release(capsys, sr, out, "backport", "2.14", "--pick", "#5")
     assert code == 1
     assert data["kind"] == "CherryPickConflict"
     assert sr.repo.snapshot() == before
-    assert (out / "index.json").read_bytes() == index_bytes
+    assert (out / "metadata/timestamp.json").read_bytes() == index_bytes
     assert not (out / ".release-work" / "stable-2.14" / "journal.json").exists()
 
 
@@ -179,7 +199,14 @@ def test_vendor_channel_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixtu
     index = _index(out)
     assert index["channels"]["stable"]["latest"] == "2.14.1"
     assert index["channels"]["stable-acme"]["latest"] == "2.14.1"
-    assert index["channels"]["stable-acme"]["signer"]["identity"] == "acme-{line}@dev.invalid"
+    assert index["channels"]["stable-acme"]["signer"]["identity"] == "acme-2.14@dev.invalid"
+    # The vendor's role is delegated to its line identity only, in the dev root's targets.
+    top = json.loads(max((out / "metadata").glob("*.targets.json")).read_bytes())["signed"]
+    roles = {r["name"]: r for r in top["delegations"]["roles"]}
+    acme_keys = roles["stable-acme"]["keyids"]
+    assert [top["delegations"]["keys"][k]["keyval"]["identity"] for k in acme_keys] == [
+        "acme-2.14@dev.invalid"
+    ]
     assert _lines(index, "stable-acme") == {"2.14": ("2.14.1", "active")}
     bundle = out / "releases" / "acme-2.14.1" / "tool-2.14.1.txt.sigstore.json"
     assert bundle.is_file()

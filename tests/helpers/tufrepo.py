@@ -63,7 +63,9 @@ class Ed25519Store:
             now=now,
             expiry=tm.Expiry(),
             channels=[
-                tm.ChannelDelegation(ch.name, ch.tag_format.template, self.keys[ch.name].public_key)
+                tm.ChannelDelegation(
+                    ch.name, ch.tag_format.template, (self.keys[ch.name].public_key,)
+                )
                 for ch in channels
             ],
         )

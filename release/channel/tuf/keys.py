@@ -111,7 +111,15 @@ class SigstoreTrust:
 
     @property
     def fingerprint(self) -> str:
-        return hashlib.sha256(self.spec.encode()).hexdigest()
+        """sha256 of the verification material: the trusted root's keys and certificates.
+
+        Service URLs (which change each time a local instance starts) do not count.
+        """
+        return hashlib.sha256(_material(self.spec).encode()).hexdigest()
+
+    def same_keys(self, other: SigstoreTrust) -> bool:
+        """Whether both verify the same signatures (same material, any service URLs)."""
+        return self.fingerprint == other.fingerprint
 
     @property
     def is_dev(self) -> bool:
@@ -133,6 +141,23 @@ class SigstoreTrust:
 
 
 PRODUCTION = SigstoreTrust("production")
+
+
+_URL_FIELDS = frozenset({"baseUrl", "uri", "url"})
+
+
+def _strip_urls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_urls(v) for k, v in value.items() if k not in _URL_FIELDS}
+    if isinstance(value, list):
+        return [_strip_urls(v) for v in value]
+    return value
+
+
+def _material(spec: str) -> str:
+    if spec in NAMED_TRUSTS:
+        return spec
+    return _canonical(_strip_urls(json.loads(spec).get("trustedRoot", {})))
 
 
 def _canonical(value: object) -> str:

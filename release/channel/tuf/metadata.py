@@ -153,11 +153,15 @@ def channel_document_of(role: Targets, channel: str) -> tuple[int, TargetFile] |
 
 @dataclass(frozen=True)
 class ChannelDelegation:
-    """A channel the top-level targets role delegates, and the key that signs it."""
+    """A channel the top-level targets role delegates, and the key(s) that sign it.
+
+    A channel whose identity has ``{line}`` lists one key per line (any may sign the
+    channel role; each signs its own line role).
+    """
 
     name: str
     tag_format: str
-    key: Key
+    keys: tuple[Key, ...]
 
 
 def build_root(
@@ -211,7 +215,8 @@ def build_targets(
         roles[ch.name] = DelegatedRole(
             ch.name, [], 1, True, paths=channel_paths(ch.name, ch.tag_format)
         )
-        targets.add_key(ch.key, ch.name)
+        for key in ch.keys:
+            targets.add_key(key, ch.name)
     return Metadata(targets)
 
 
@@ -224,30 +229,37 @@ def build_channel_role(
     previous: Targets | None,
     key: Key,
     line: tuple[str, str] | None,
+    per_line_keys: bool = False,
 ) -> Metadata[Targets]:
     """Role ``<ch>``: its current document, and the previous line delegations plus ``line``.
 
     ``line`` is ``(role name, sample tag)`` of a line to delegate (kept as it was if
-    already delegated); ``key`` signs every line role.
+    already delegated). ``key`` signs every line role, unless ``per_line_keys`` (the
+    channel's identity has ``{line}``): then it signs ``line`` and the other lines keep
+    the keys they had.
     """
     role = Targets(version=version, expires=expires_at(now, "channel", expiry))
     role.targets[document.path] = document
-    # Every line role is signed by the channel's key: after a key rotation the previous
-    # delegations name the new key (the publisher re-signs those line roles).
     roles: dict[str, DelegatedRole] = {}
+    old_keys: dict[str, list[Key]] = {}
     if previous is not None and previous.delegations is not None:
         for name, old in (previous.delegations.roles or {}).items():
             roles[name] = DelegatedRole(name, [], 1, True, paths=list(old.paths or []))
+            old_keys[name] = [previous.delegations.keys[k] for k in old.keyids]
     role.delegations = Delegations(keys={}, roles=roles)
+    own = None
     if line is not None:
-        name, sample_tag = line
-        if name not in roles:
-            channel, _, line_name = name.partition(".")
-            roles[name] = DelegatedRole(
-                name, [], 1, True, paths=line_paths(channel, line_name, sample_tag)
+        own, sample_tag = line
+        if own not in roles:
+            channel, _, line_name = own.partition(".")
+            roles[own] = DelegatedRole(
+                own, [], 1, True, paths=line_paths(channel, line_name, sample_tag)
             )
     for name in roles:
-        role.add_key(key, name)
+        # Without {line}: every line role is signed by the channel's key, and after a key
+        # rotation the old delegations name the new key (the publisher re-signs them).
+        for k in old_keys.get(name, []) if per_line_keys and name != own else [key]:
+            role.add_key(k, name)
     return Metadata(role)
 
 

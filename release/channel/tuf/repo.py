@@ -225,6 +225,18 @@ class TufStore:
         pin.check(data, "line document")
         return pin.path, sj.loads(data, what=pin.path)
 
+    def lines_of(self, channels: set[str]) -> dict[str, set[str]]:
+        """The lines each of ``channels`` has published (from its current document)."""
+        state = self.read_state()
+        out: dict[str, set[str]] = {}
+        if state is None or state.timestamp is None:
+            return out
+        for name in channels:
+            found = self.channel_document(state, name)
+            if found is not None:
+                out[name] = {e["line"] for e in found[1]["lines"]}
+        return out
+
     # --- trust installation ----------------------------------------------------
 
     def install(self, roots: list[bytes], targets: bytes | None) -> None:
@@ -282,11 +294,13 @@ class TufStore:
         signer: Signer,
         identity: Identity,
         expiry: Expiry | None = None,
+        per_line_keys: bool = False,
     ) -> PublishResult:
         """Publish ``release`` on ``channel``; the timestamp moves last. Idempotent.
 
         ``identity`` is the channel's signer (``release.signer`` must be it; ``signer``
-        signs as it). Raises :class:`ChannelError`, :class:`VerificationError`.
+        signs as it); ``per_line_keys``: the channel's identity has ``{line}`` (each line
+        role keeps its own key). Raises :class:`ChannelError`, :class:`VerificationError`.
         """
         line = _line_of(channel, release.version)
         if release.signer != identity:
@@ -321,6 +335,7 @@ class TufStore:
             signer=signer,
             identity=identity,
             expiry=expiry or Expiry(),
+            per_line=per_line_keys,
         )
 
     def withdraw(
@@ -334,6 +349,7 @@ class TufStore:
         identity: Identity,
         replacement: str | None = None,
         expiry: Expiry | None = None,
+        per_line_keys: bool = False,
     ) -> PublishResult:
         """Withdraw a published release (it stays listed with the reason).
 
@@ -373,6 +389,7 @@ class TufStore:
             signer=signer,
             identity=identity,
             expiry=expiry or Expiry(),
+            per_line=per_line_keys,
         )
 
     def refresh(
@@ -395,9 +412,14 @@ class TufStore:
             horizon = now + expiry.channel / 2
             changed: dict[str, Metadata[Targets]] = {}
             names = [channel.name, *sorted(role.signed.delegations.roles or {})]  # type: ignore[union-attr]
-            rekeyed = self._rekeyed_lines(state, role, signer, now, expiry)
+            keyid = signer.public_key.keyid
+            delegated = role.signed.delegations.roles or {}  # type: ignore[union-attr]
+            per_line = any(keyid not in d.keyids for d in delegated.values())
+            rekeyed = {} if per_line else self._rekeyed_lines(state, role, signer, now, expiry)
             for name in names[1:]:
                 md = self.role(state, name)
+                if per_line and keyid not in delegated[name].keyids:
+                    continue  # another line's identity signs that role
                 if md is not None and (md.signed.expires <= horizon or name in rekeyed):
                     changed[name] = _next_version(md, now, expiry)
             if changed or role.signed.expires <= horizon:
@@ -412,6 +434,7 @@ class TufStore:
                     previous=role.signed,
                     key=signer.public_key,
                     line=None,
+                    per_line_keys=per_line,
                 )
             result = self._commit(state, changed, signer, now, expiry, attempt)
             if result is not None:
@@ -463,11 +486,18 @@ class TufStore:
         signer: Signer,
         identity: Identity,
         expiry: Expiry,
+        per_line: bool,
     ) -> PublishResult:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 result = self._attempt(
-                    channel, line, sample_tag, apply, same, now, signer, identity, expiry, attempt
+                    channel,
+                    line,
+                    sample_tag,
+                    apply,
+                    same,
+                    (now, signer, identity, expiry, per_line),
+                    attempt,
                 )
             except DocumentError as exc:
                 raise ChannelError(exc.message, hint=exc.hint) from exc
@@ -485,12 +515,10 @@ class TufStore:
         sample_tag: str | None,
         apply: Apply,
         same: Callable[[Raw], bool],
-        now: datetime,
-        signer: Signer,
-        identity: Identity,
-        expiry: Expiry,
+        how: tuple[datetime, Signer, Identity, Expiry, bool],
         attempt: int,
     ) -> PublishResult | None:
+        now, signer, identity, expiry, per_line = how
         state = self._state_or_fail()
         self._check_publisher(state, channel.name, signer)
         current = self.channel_document(state, channel.name)
@@ -561,8 +589,9 @@ class TufStore:
             previous=prev_crole.signed if prev_crole else None,
             key=signer.public_key,
             line=(lrole_name, sample_tag),
+            per_line_keys=per_line,
         )
-        changed = self._rekeyed_lines(state, prev_crole, signer, now, expiry)
+        changed = {} if per_line else self._rekeyed_lines(state, prev_crole, signer, now, expiry)
         changed.update({lrole_name: lrole, channel.name: crole})
         result = self._commit(state, changed, signer, now, expiry, attempt)
         return (
@@ -821,3 +850,13 @@ def write_page(store: TufStore, out: Path, now: datetime) -> Path:
     target = out / "index.html"
     write_atomic(target, render_page(index, channels, lines, now=now).encode("utf-8"))
     return target
+
+
+def timestamp_version(store_dir: Path) -> int:
+    """The version of ``<store_dir>/metadata/timestamp.json`` (0: none or unreadable)."""
+    try:
+        signed = json.loads((store_dir / tm.TIMESTAMP_KEY).read_bytes())["signed"]
+        version = signed["version"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+    return version if isinstance(version, int) else 0

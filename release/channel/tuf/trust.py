@@ -17,7 +17,7 @@ dev identities of ``trust.toml`` on the local dev Sigstore instance.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +38,7 @@ from release.channel.tuf.keys import (
 )
 from release.channel.tuf.metadata import ChannelDelegation, Expiry, serialize
 from release.config import ChannelConfig, Identity
-from release.errors import ChannelError, ConfigError, VerificationError
+from release.errors import ChannelError, VerificationError
 from release.trust_config import TrustConfig
 
 REPO_ROOT = "root.json"
@@ -57,29 +57,38 @@ class Desired:
     expiry: Expiry
 
 
-def channel_identity(channel: ChannelConfig, dev: bool) -> Identity:
-    """The identity that signs ``channel``'s roles. Raises :class:`ConfigError`."""
+def channel_identities(
+    channel: ChannelConfig, dev: bool, lines: Iterable[str] = ()
+) -> list[Identity]:
+    """The identities that sign ``channel``'s roles: its signer, or with ``{line}`` one
+    per line in ``lines``. Raises :class:`ConfigError`."""
     ident = channel.expected_signer(dev)
-    if "{line}" in ident.identity:
-        raise ConfigError(
-            f"channel {channel.name}: a signer identity with {{line}} cannot hold one TUF "
-            "role per channel",
-            hint="declare one identity per channel in channels/*.toml",
-        )
-    return ident
+    if "{line}" not in ident.identity:
+        return [ident]
+    return [ident.for_line(line) for line in sorted(set(lines))]
 
 
 def desired(
-    channels: Sequence[ChannelConfig], trust_cfg: TrustConfig, *, dev: bool, trust: SigstoreTrust
+    channels: Sequence[ChannelConfig],
+    trust_cfg: TrustConfig,
+    *,
+    dev: bool,
+    trust: SigstoreTrust,
+    lines: Mapping[str, Iterable[str]] | None = None,
 ) -> Desired:
-    """Raises :class:`ConfigError` for an incomplete declaration."""
+    """What root and targets must say. ``lines``: the lines of each channel whose signer
+    has ``{line}`` (each line identity is a key). Raises :class:`ConfigError`."""
     holders = trust_cfg.holders(dev)
     publishers: dict[str, Key] = {}
     delegations = []
     for ch in sorted(channels, key=lambda c: c.name):
-        key = SigstoreOidcKey.from_identity(channel_identity(ch, dev))
-        publishers[key.keyid] = key
-        delegations.append(ChannelDelegation(ch.name, ch.tag_format.template, key))
+        ch_keys = tuple(
+            SigstoreOidcKey.from_identity(i)
+            for i in channel_identities(ch, dev, (lines or {}).get(ch.name, ()))
+        )
+        for key in ch_keys:
+            publishers[key.keyid] = key
+        delegations.append(ChannelDelegation(ch.name, ch.tag_format.template, ch_keys))
     return Desired(
         root_keys=tuple(SigstoreOidcKey.from_identity(i) for i in holders.identities),
         threshold=holders.threshold,
@@ -105,7 +114,7 @@ def root_matches(root: Root, want: Desired) -> bool:
         and root.roles["targets"].threshold == want.threshold
         and _keyids(root, "snapshot") == pub_ids
         and _keyids(root, "timestamp") == pub_ids
-        and trust_of_root(root.unrecognized_fields) == want.trust
+        and trust_of_root(root.unrecognized_fields).same_keys(want.trust)
     )
 
 
@@ -115,7 +124,9 @@ def targets_matches(targets: Targets, want: Desired) -> bool:
         return False
     for ch in want.channels:
         role = roles[ch.name]
-        if role.keyids != [ch.key.keyid] or role.paths != tm.channel_paths(ch.name, ch.tag_format):
+        if set(role.keyids) != {k.keyid for k in ch.keys} or role.paths != tm.channel_paths(
+            ch.name, ch.tag_format
+        ):
             return False
     return True
 
@@ -279,7 +290,9 @@ def ensure_dev_trust(
     root_md = store.root()
     state = store.read_state() if root_md is not None else None
     old_root = root_md.signed if root_md is not None else None
-    if old_root is not None and trust_of_root(old_root.unrecognized_fields) != want.trust:
+    if old_root is not None and not trust_of_root(old_root.unrecognized_fields).same_keys(
+        want.trust
+    ):
         raise ChannelError(
             "this dev channel store was signed by another dev Sigstore instance",
             hint="dev stores are throwaway: remove the store directory and publish again",

@@ -122,6 +122,7 @@ def test_wrong_trust_refused(
     finally:
         other.dev.stop()
     assert other_trust != trust
+    assert not other_trust.same_keys(trust)
     md = _timestamp_md()
     sig = md.sign(edge_signer)
     with verification_trust(other_trust), pytest.raises(sslib_exceptions.UnverifiedSignatureError):
@@ -251,3 +252,16 @@ def test_trust_values_round_trip(trust: SigstoreTrust) -> None:
         SigstoreTrust("public-good-please")
     with pytest.raises(ConfigError):
         keys.trust_of_root({keys.ROOT_FIELD: {"sigstore": 3}})
+
+
+def test_trust_identity_ignores_service_urls(trust: SigstoreTrust) -> None:
+    """A restarted local instance listens on new ports: the same keys, the same trust."""
+    moved = json.loads(trust.spec)
+    moved["trustedRoot"]["tlogs"][0]["baseUrl"] = "http://127.0.0.1:1"
+    moved["signingConfig"]["caUrls"][0]["url"] = "http://127.0.0.1:1"
+    other = SigstoreTrust.from_value(moved)
+    assert other.same_keys(trust)
+    assert other.fingerprint == trust.fingerprint
+    rekeyed = json.loads(trust.spec)
+    rekeyed["trustedRoot"]["tlogs"][0]["logId"]["keyId"] = "AAAA"
+    assert not SigstoreTrust.from_value(rekeyed).same_keys(trust)

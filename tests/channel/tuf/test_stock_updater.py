@@ -133,7 +133,7 @@ def test_huge_timestamp_version_recovered_by_rotation(tmp_path: Path) -> None:
         threshold=1,
         publisher_keys=tuple(k.public_key for k in s.keys.values()),
         channels=tuple(
-            tm.ChannelDelegation(c.name, c.tag_format.template, s.keys[c.name].public_key)
+            tm.ChannelDelegation(c.name, c.tag_format.template, (s.keys[c.name].public_key,))
             for c in s.channels.values()
         ),
         trust=keys.PRODUCTION,
