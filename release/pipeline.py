@@ -513,13 +513,11 @@ class Run:
         trust_cfg = load_trust(channels_dir)
         store = TufStore(DirectoryBackend(self.opts.out, durable=True))
         if dev:
-            others = [
-                c
-                for c in self.config.channels.values()
-                if c.name == self.channel.name or c.dev_signer is not None
-            ]
-            lines = store.lines_of({c.name for c in others})
+            # A dev store delegates the channels it publishes (each has a role in the
+            # snapshot): this one, and those published before.
+            lines = store.lines_of({c.name for c in self.config.channels.values()})
             lines.setdefault(self.channel.name, set()).add(self.plan.line)
+            others = [c for c in self.config.channels.values() if c.name in lines]
             want = tuf_trust.desired(others, trust_cfg, dev=True, trust=trust, lines=lines)
             with tuf_trust.dev_maintainers(release_signer.trust_config_path) as maintainers:
                 tuf_trust.ensure_dev_trust(

@@ -135,7 +135,7 @@ def test_edge_release_end_to_end(project: Repo) -> None:
     # release, and every document and file it reads verifies.
     store = out_dir(project)
     reader = TufReader(store)
-    assert reader.channels() == ["edge", "stable"]
+    assert reader.channels() == ["edge"]  # a dev store delegates what it published
     assert reader.latest("edge") == "26.11.1"
     assert reader.timestamp_version() == 1
     line = reader.line("edge", "26.11")
@@ -147,6 +147,24 @@ def test_edge_release_end_to_end(project: Repo) -> None:
     stub = json.loads((store / "index.json").read_bytes())
     assert stub["schema_version"] == "2.0"
     assert not (store / "index").exists()
+
+    # The project's own client, given the dev root out of band: latest, verify, download.
+    trust = ["--root", str(store / "metadata" / "1.root.json")]
+    state = ["--state-dir", str(project.path / "state")]
+    latest = run_release(
+        project, "channel", "latest", "--source", str(store), "--channel", "edge", *trust, *state
+    )
+    assert latest.returncode == 0, latest.stderr
+    assert latest.stdout.strip() in {"26.11.1", TAG}
+    verified = run_release(project, "channel", "verify", "--source", str(store), *trust, *state)
+    assert verified.returncode == 0, verified.stderr
+    got = project.path / "downloads"
+    dl = run_release(
+        project, "channel", "download", "26.11.1", "--source", str(store), "--channel", "edge",
+        "--to", str(got), *trust, *state,
+    )  # fmt: skip
+    assert dl.returncode == 0, dl.stderr
+    assert (got / ARTIFACTS[0]).read_bytes() == (rel / ARTIFACTS[0]).read_bytes()
     assert not list(out_dir(project).rglob("*.pem")), "no private keys in the channel"
 
     # A re-run is a no-op that says so.
