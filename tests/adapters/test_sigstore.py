@@ -125,9 +125,19 @@ def test_provenance_dsse_round_trip(
         verify_provenance(out, [stray], dev_identity, trust_config=dev_sigstore.trust_config)
     with pytest.raises(VerificationError, match=r"^wrong identity"):
         verify_provenance(out, files, STABLE_DEV, trust_config=dev_sigstore.trust_config)
-    # An artifact bundle is not provenance, and provenance is not an artifact bundle.
+    # As the stock CLI: a file verifies against a DSSE statement naming it as a subject,
+    # never against one that does not; store documents take message signatures only.
+    verify_file(files[0], out, dev_identity, trust_config=dev_sigstore.trust_config)
+    with pytest.raises(VerificationError, match=r"^digest mismatch: .*stray\.bin .*not a subject"):
+        verify_file(stray, out, dev_identity, trust_config=dev_sigstore.trust_config)
     with pytest.raises(VerificationError, match=r"^malformed bundle .*is a DSSE attestation"):
-        verify_file(files[0], out, dev_identity, trust_config=dev_sigstore.trust_config)
+        verify_bytes(
+            files[0].read_bytes(),
+            out.read_bytes(),
+            dev_identity,
+            trust_config=dev_sigstore.trust_config,
+        )
+    # A provenance bundle is not an artifact bundle.
     with open_signer(dev_sigstore.setup(dev_identity), dev_identity) as signer:
         (artifact_bundle,) = signer.sign_files(files[:1])
     with pytest.raises(VerificationError, match=r"^malformed bundle .*not a DSSE provenance"):
