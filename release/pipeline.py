@@ -501,17 +501,24 @@ class Run:
             checksums=store.file_ref(f"releases/{tag}/{SUMS}"),
             from_edge=self.plan.cut_from,
         )
+        signer = SigstoreDocumentSigner(self._open_signer())
         result = store.publish(
             self.channel,
             record,
             project=self.config.project,
             now=self.opts.now,
-            signer=SigstoreDocumentSigner(self._open_signer()),
+            signer=signer,
             dev=self.plan.sign_mode == "dev",
         )
-        page = store.write_page(self.opts.now)
+        views = store.render_views(
+            self.opts.now,
+            signer=signer,
+            channel=self.channel.name,
+            base_url=self.channel.publish_url,
+        )
         return {
-            "page": str(page.relative_to(self.opts.out)),
+            "page": "index.html",
+            "views": views,
             "index_version": result.index_version,
             "index_document": result.index_document,
             "channel_document": result.channel_document,
