@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import release.cli as cli
-from release.adapters.sigstore import open_signer
+from release.adapters.sigstore import open_signer, verify_file
 from release.channel.client import Anchor, ChannelClient, StateFile
 from release.channel.fetch import DirectoryFetcher
 from release.channel.model import Release, Source
@@ -237,6 +237,23 @@ def test_cli_withdraw_and_refresh_sign_new_documents(
         ["--repo", str(repo), "channel", "withdraw", "2.15.0", "--reason", "loses data", *sign]
     )
     assert (code, capsys.readouterr().out) == (0, "withdrew stable 2.15.0: published; index v4\n")
+    # The views follow every change: the page, the feed, versions.json (signed by stable).
+    assert "Withdrawn" in (root / "index.html").read_text()
+    assert "loses data" in (root / "index.html").read_text()
+    assert "loses data" in (root / "channels" / "stable" / "feed.xml").read_text()
+    versions = root / "channels" / "stable" / "versions.json"
+    assert json.loads(versions.read_text())["stable"] == "stable-2.14.0"
+    merged = json.loads((root / "versions.json").read_text())
+    assert (merged["stable-2.14"], merged["edge"]) == ("stable-2.14.0", "edge-26.11.1")
+    assert "stable-2.15" not in merged  # its only release is withdrawn
+    verify_file(
+        versions,
+        versions.with_name("versions.json.sigstore.json"),
+        STABLE_DEV,
+        trust_config=dev_sigstore.trust_config,
+    )
+    install = (root / "channels" / "stable" / "install.sh").read_text()
+    assert "LATEST='2.14.0'" in install
     assert cli.main(["--repo", str(repo), "channel", "refresh", *sign]) == 0
     assert capsys.readouterr().out == "refreshed the index as stable: published; index v5\n"
     read = [
