@@ -124,9 +124,12 @@ def _downloads(view: ViewInput) -> list[str]:
     installs = []
     for name in sorted(view.channels):
         script = f"channels/{name}/install.sh"
-        url = f"{view.base_url}/{script}" if view.base_url else script
+        if view.base_url:
+            command = f"curl -fsSL {shlex.quote(view.base_url + '/' + script)} | sh"
+        else:  # the store does not know its URL: the script needs it
+            command = "BASE_URL=<the URL of this page's directory> sh install.sh"
         installs.append(
-            f"<li>{_e(name)}: <code>curl -fsSL {_e(shlex.quote(url))} | sh</code> "
+            f"<li>{_e(name)}: <code>{_e(command)}</code> "
             f'(<a href="{_e(script)}">install.sh</a>, '
             f'<a href="channels/{_e(name)}/feed.xml">feed</a>)</li>'
         )
