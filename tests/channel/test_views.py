@@ -164,7 +164,8 @@ def test_page_banner_and_verify_command_for_dev_signatures(tmp_path: Path) -> No
     )  # downloads row and history
     assert 'href="releases/edge-26.11.2/dev-trust-config.json">dev trust config</a>' in page
     stable = [c for c in commands if c.startswith("release verify demo-stable-2.15.0-linux")]
-    assert stable and all("--trust-config" not in c for c in stable)
+    assert stable
+    assert all("--trust-config" not in c for c in stable)
 
 
 def test_atom_feed_per_channel_reads_with_feedparser(tmp_path: Path) -> None:
@@ -241,13 +242,18 @@ def test_downloads_visible_without_scrolling_and_dev_banner(tmp_path: Path) -> N
     m = _layout(store.root / "index.html", tmp_path)
     # a 1280x800 window: its viewport is at most that (headless keeps room for the UI)
     height = m["h"]
-    assert m["w"] == 1280 and isinstance(height, int) and 600 <= height <= 800, m
+    assert m["w"] == 1280, m
+    assert isinstance(height, int)
+    assert 600 <= height <= 800, m
     table = m["table"]
     banner = m["banner"]
-    assert isinstance(table, list) and isinstance(banner, list)
+    assert isinstance(table, list)
+    assert isinstance(banner, list)
     # the whole downloads table (every channel's and line's newest) fits the first screen
-    assert 0 <= table[0] and table[1] <= height, m
-    assert 0 <= banner[0] and banner[1] <= height, m
+    assert table[0] >= 0
+    assert table[1] <= height, m
+    assert banner[0] >= 0
+    assert banner[1] <= height, m
     plain = _store(tmp_path / "plain")
     plain.render_views(NOW)
     assert _layout(plain.root / "index.html", tmp_path / "plain")["banner"] is None

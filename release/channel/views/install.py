@@ -168,11 +168,12 @@ detect_arch() {
 
 fetch() {
   if command -v curl >/dev/null 2>&1; then
-    curl -fsSL --retry 2 --connect-timeout 10 --max-time 600 -o "$2" "$1" ||
-      die 3 "could not download $1" "check the network and BASE_URL ($BASE_URL)"
+    curl -fsSL --retry 2 --connect-timeout 10 --max-time 600 -o "$2" "$1" 2>"$tmp/fetch.log" ||
+      die 3 "could not download $1: $(tail -n 1 "$tmp/fetch.log")" \
+        "check the network and BASE_URL ($BASE_URL)"
   elif command -v wget >/dev/null 2>&1; then
-    wget -q -T 30 -O "$2" "$1" ||
-      die 3 "could not download $1" "check the network and BASE_URL ($BASE_URL)"
+    wget -q -T 30 -O "$2" "$1" 2>"$tmp/fetch.log" ||
+      die 3 "could not download $1 (wget failed)" "check the network and BASE_URL ($BASE_URL)"
   else
     die 4 "neither curl nor wget is installed" "install one of them"
   fi
