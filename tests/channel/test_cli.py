@@ -266,3 +266,17 @@ def test_page_in_headless_chromium(run: Any, source: Path, tmp_path: Path) -> No
     assert "<script>alert(1)</script>" not in dom
     assert dom.count('class="artifact"') == 2 * 3 + 1
     assert EDGE.name in dom
+
+
+def test_a_source_url_with_credentials_is_refused_and_never_shown(
+    run: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    for command in (("latest",), ("check", "2.15.0"), ("verify",)):
+        code, out, err = run(*command, "--source", "https://bob:hunter2@example.com/channel")
+        assert code == 2, err
+        assert out == ""
+        assert err.startswith("error: refusing a channel source URL with credentials")
+        assert "hunter2" not in err + caplog.text
+        assert "bob" not in err + caplog.text
+    assert not (tmp_path / "client-state").exists()
