@@ -258,17 +258,9 @@ main() {
     die 4 "$PROJECT $version has no build for $os/$arch (it has: $has)" \
       "pick another release with VERSION= or LINE=, or set OS= and ARCH="
   fi
-  tag=$(field "$entry" 2)
-  kind=$(field "$entry" 6)
-  name=$(field "$entry" 7)
-  path=$(field "$entry" 8)
-  size=$(field "$entry" 9)
-  sha=$(field "$entry" 10)
-  bundle=$(field "$entry" 11)
-  identity=$(field "$entry" 12)
-  issuer=$(field "$entry" 13)
-  trust=$(field "$entry" 14)
-  dir=$(field "$entry" 15)
+  IFS='|' read -r _v tag _l _o _a kind name path size sha bundle identity issuer trust dir <<ENTRY
+$entry
+ENTRY
 
   case "$kind:$name" in
     binary:*) ;;
@@ -302,8 +294,8 @@ main() {
       "the release files on the server disagree; nothing was installed"
   say "sha256 ok: $sha (the signed line document's value, embedded here; SHA256SUMS agrees)"
 
-  fetch "$BASE_URL/$bundle" "$tmp/$name.sigstore.json"
   if command -v sigstore >/dev/null 2>&1; then
+    fetch "$BASE_URL/$bundle" "$tmp/$name.sigstore.json"
     set -- verify identity "$tmp/$name" --bundle "$tmp/$name.sigstore.json" \
       --cert-identity "$identity" --cert-oidc-issuer "$issuer"
     if [ "$trust" = dev ]; then
@@ -319,6 +311,7 @@ main() {
         "config served with the release: it shows integrity, not who published it"
     fi
   elif command -v cosign >/dev/null 2>&1 && [ "$trust" != dev ]; then
+    fetch "$BASE_URL/$bundle" "$tmp/$name.sigstore.json"
     cosign verify-blob "$tmp/$name" --bundle "$tmp/$name.sigstore.json" \
       --certificate-identity "$identity" --certificate-oidc-issuer "$issuer" \
       >"$tmp/cosign.log" 2>&1 ||
@@ -332,7 +325,7 @@ main() {
 
   mkdir "$tmp/out"
   case "$kind" in
-    binary) cp "$tmp/$name" "$tmp/out/${BIN_NAME:-$PROJECT}" ;;
+    binary) mv "$tmp/$name" "$tmp/out/${BIN_NAME:-$PROJECT}" ;;
     archive)
       mkdir "$tmp/x"
       tar -xzf "$tmp/$name" -C "$tmp/x" || die 1 "$name is not a readable .tar.gz"
@@ -344,7 +337,7 @@ main() {
     [ -f "$f" ] || die 1 "$name holds no executable file to install"
     base=${f##*/}
     part="$INSTALL_DIR/.$base.tmp.$$"
-    if ! { cp "$f" "$part" && chmod 0755 "$part" && mv -f "$part" "$INSTALL_DIR/$base"; }; then
+    if ! { mv -f "$f" "$part" && chmod 0755 "$part" && mv -f "$part" "$INSTALL_DIR/$base"; }; then
       rm -f "$part"
       die 4 "cannot install $base into $INSTALL_DIR" "set INSTALL_DIR to a directory you can write"
     fi
