@@ -257,7 +257,7 @@ def test_page_in_headless_chromium(run: Any, source: Path, tmp_path: Path) -> No
     line = store.read_line(doc, "2.14")
     assert line is not None
     art = line.release("2.14.1").artifacts[0]  # type: ignore[union-attr]
-    assert f"<code>{art.sha256}</code>" in dom
+    assert f'<code class="sha">{art.sha256}</code>' in dom
     assert (
         f"release verify {art.name} --bundle {art.name}.sigstore.json --identity "
         f"{STABLE_ID.identity} --issuer {STABLE_ID.issuer}"

@@ -50,7 +50,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
         ),
         (
             {"channels/edge.toml": "publish = 'pages'\n"},
-            "error: channels/edge.toml: publish: expected a table (target, pages-branch), "
+            "error: channels/edge.toml: publish: expected a table (target, pages-branch, url), "
             'got string "pages"',
         ),
         (
