@@ -37,6 +37,7 @@ from release.errors import (
     SigningError,
     UsageError,
 )
+from release.files import temp_name, write_atomic
 from release.journal import Journal
 from release.plan import STEPS, ReleasePlan, plan_from_dict, plan_to_journal
 
@@ -152,7 +153,10 @@ def check_common(
         problems.append("no build commands are configured ([[tool.release.build]])")
     elif opts.assembled is None:
         problems.extend(build_adapter.command_problems(config.builds))
-    problems.extend(_out_problems(opts.out))
+    problems.extend(out_problems(git, opts.out, configured=config.root / config.out))
+    from release.channel.store import store_problems
+
+    problems.extend(store_problems(opts.out))
 
 
 @dataclass(frozen=True)
@@ -181,7 +185,11 @@ def check_signing(
     return Signing(mode, signer)
 
 
-def _out_problems(out: Path) -> list[str]:
+def out_problems(git: Git, out: Path, *, configured: Path | None = None) -> list[str]:
+    """Problems with the output directory ``out``: not a directory, not writable, the
+    working tree itself or inside it (unless it is the configured ``out`` or ignored by
+    git: a release must not dirty the tree it releases). Never writes."""
+    out, tree = Path(os.path.abspath(out)), Path(os.path.abspath(git.root))
     probe = out
     while not probe.exists():
         if probe.parent == probe:
@@ -191,6 +199,20 @@ def _out_problems(out: Path) -> list[str]:
         return [f"output path {probe} is not a directory"]
     if not os.access(probe, os.W_OK | os.X_OK):
         return [f"output directory {probe} is not writable"]
+    if out == tree or tree.is_relative_to(out):
+        return [f"output directory {out} would publish into the working tree {tree}"]
+    if out.is_relative_to(tree / ".git"):
+        return [f"output directory {out} is inside the git directory"]
+    if out.is_relative_to(tree):
+        if configured is not None and out == Path(os.path.abspath(configured)):
+            return []
+        rel = out.relative_to(tree).as_posix()
+        if git.run("check-ignore", "-q", "--no-index", rel + "/", check=False).returncode != 0:
+            return [
+                f"output directory {out} is inside the working tree and not ignored by git "
+                "(add it to .gitignore, set [tool.release] out, or choose a directory "
+                "outside the repository)"
+            ]
     return []
 
 
@@ -251,6 +273,7 @@ class Run:
                 _fault_hook(step)
             self.journal.done = True
             self.journal.save()
+            keep_record(self.journal)
             # Everything staged now lives under releases/<tag>/; keep only the journal.
             shutil.rmtree(self.stage, ignore_errors=True)
         finally:
@@ -369,6 +392,17 @@ class Run:
         }
 
     def step_tag(self) -> dict[str, Any]:
+        # The last moment before anything leaves the work directory: the store must take
+        # the release (valid index, writable, room for the artifacts), or nothing is tagged.
+        from release.channel.store import store_problems
+
+        staged = sum(p.stat().st_size for p in self.stage.iterdir() if p.is_file())
+        problems = store_problems(self.opts.out, need=staged)
+        if problems:
+            raise PreflightError(
+                problems,
+                hint="nothing was tagged or published; fix this and run again to resume",
+            )
         commit = self.release_commit
         tag = self.plan.tag
         existing = self.git.run(
@@ -529,7 +563,10 @@ class Run:
         refs = [f"refs/heads/{self.plan.branch}", f"refs/tags/{self.plan.tag}"]
         res = self.git.run("push", "--atomic", "--porcelain", "origin", *refs, check=False)
         if res.returncode != 0:
-            detail = (res.stderr.strip().splitlines() or ["no output"])[-1]
+            from release.adapters.git import stderr_summary
+
+            refused = [ln for ln in res.stdout.splitlines() if ln.startswith("!")]
+            detail = stderr_summary("\n".join([res.stderr, *refused]))
             raise GitError(
                 f"git push of {self.plan.branch} and {self.plan.tag} failed: {detail}",
                 hint="the release is tagged and published locally; fix access and re-run "
@@ -716,9 +753,13 @@ def _place_immutable(src: Path, dest: Path) -> None:
             f"{dest} already exists with different content",
             hint="published release files are immutable; this release was published before",
         )
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
+    tmp = temp_name(dest)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _artifact_kind(name: str) -> str:
@@ -775,14 +816,28 @@ def run_release(
     emit: EventSink,
     *,
     journal_name: str | None = None,
+    inputs: Mapping[str, Any] | None = None,
+    finished_is_history: bool = False,
 ) -> RunResult:
     """Resume the channel's in-flight release, or plan (preflight) and run a new one.
 
     ``journal_name`` (default: the channel's name) separates in-flight releases that
-    may coexist, such as one per stable line.
+    may coexist, such as one per stable line. ``inputs`` are recorded in a new
+    journal beside the plan (what the user asked for); ``finished_is_history`` makes a
+    finished release of this journal a record only, so a new one is planned.
     """
     with _repository_lock(git):
-        return _run_release_locked(git, config, channel, opts, make_plan, emit, journal_name)
+        return _run_release_locked(
+            git,
+            config,
+            channel,
+            opts,
+            make_plan,
+            emit,
+            journal_name,
+            inputs,
+            finished_is_history,
+        )
 
 
 @contextlib.contextmanager
@@ -815,20 +870,29 @@ def _run_release_locked(
     make_plan: Callable[[], ReleasePlan],
     emit: EventSink,
     journal_name: str | None,
+    inputs: Mapping[str, Any] | None = None,
+    finished_is_history: bool = False,
 ) -> RunResult:
     work = work_root(opts.out) / (journal_name or channel.name)
     journal_path = work / "journal.json"
-    journal = Journal.load(journal_path)
+    if not opts.dry_run:
+        from release.recovery import recover
+
+        recover(git, opts.out, lambda text: emit("cleanup", "warn", text))
+    journal = load_journal(journal_path, dry_run=opts.dry_run)
     head = git.head()
     if journal is not None:
         head = _release_head(git, plan_from_dict(journal.inputs["plan"]), head)
     if journal is not None and journal.done:
         plan = plan_from_dict(journal.inputs["plan"])
         released = journal.steps.get("prepare", {}).get("release_commit")
-        if head not in (released, plan.base_commit):
-            _archive(journal_path, plan.tag)  # HEAD moved on: a new release
-            journal = None
+        if not opts.dry_run:
+            keep_record(journal)  # a kill between done and its record: repair it
+        if finished_is_history or head not in (released, plan.base_commit):
+            journal = None  # HEAD moved on: a new release (the record stays in done/)
         elif opts.push and "push" not in journal.steps:
+            if opts.dry_run:
+                return RunResult(plan, "planned", plan.to_dict())
             journal.done = False  # released locally before; now push it
         else:
             return RunResult(plan, "already-released", {"tag": plan.tag, "commit": released})
@@ -840,7 +904,7 @@ def _run_release_locked(
                 f"an unfinished release of {plan.tag} started from {plan.base_commit[:12]}, "
                 f"but HEAD is now {(head or 'nothing')[:12]}",
                 hint=f"check out {plan.base_commit[:12]} to resume it; if nothing of it was "
-                f"published, remove {work} to start over",
+                f"published, remove {journal_path} to start over",
             )
         if opts.dry_run:  # show what the resumed run would do; change nothing
             return RunResult(plan, "planned", plan.to_dict())
@@ -855,22 +919,64 @@ def _run_release_locked(
     plan = make_plan()
     if opts.dry_run:
         return RunResult(plan, "planned", plan.to_dict())
-    created = _first_missing(opts.out)
-    journal = Journal(journal_path, {"plan": plan_to_journal(plan)})
-    journal.save()
+    created = _first_missing(work)
+    previous = _read_if_file(journal_path)
+    journal = Journal(journal_path, {**(inputs or {}), "plan": plan_to_journal(plan)})
     run = Run(git, config, channel, plan, opts, journal, emit)
     try:
+        journal.save()
         summary = run.execute()
     except BaseException:
         if not ({"tag", "publish", "push", "github"} & set(journal.steps)):
-            # Nothing left the work directory: undo it so the failed run changed nothing.
-            shutil.rmtree(work, ignore_errors=True)
-            if created is not None:
-                shutil.rmtree(created, ignore_errors=True)
-            elif work_root(opts.out).is_dir() and not any(work_root(opts.out).iterdir()):
-                work_root(opts.out).rmdir()
+            # Nothing left the work directory: undo what this run created, and only that
+            # (the records of earlier releases and their requests stay).
+            _undo_run(work, journal_path, previous, created)
         raise
     return RunResult(plan, "released", summary)
+
+
+RUN_DIRS = ("stage", "src", "pages-seed")
+
+
+def _undo_run(work: Path, journal_path: Path, previous: bytes | None, created: Path | None) -> None:
+    with contextlib.suppress(OSError):
+        for name in RUN_DIRS:
+            shutil.rmtree(work / name, ignore_errors=True)
+        if previous is None:
+            journal_path.unlink(missing_ok=True)
+        else:
+            write_atomic(journal_path, previous)
+        if created is not None:
+            # Directories this run made, innermost first, while they are empty.
+            for path in [work, *work.parents]:
+                if not path.is_relative_to(created):
+                    break
+                if path.is_dir() and not any(path.iterdir()):
+                    path.rmdir()
+
+
+def _read_if_file(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def load_journal(path: Path, *, dry_run: bool) -> Journal | None:
+    """The journal at ``path`` checked against its schema and the plan's; a corrupt one is
+    renamed aside (left in place by a dry run, which writes nothing) and refused."""
+    return Journal.load(path, check_plan=plan_from_dict, move_aside=not dry_run)
+
+
+def keep_record(journal: Journal) -> Path:
+    """Write the finished journal's record ``done/<tag>.json`` (append-only: a later run
+    never moves or deletes it; the same release pushed later updates its own record)."""
+    tag = str(journal.inputs["plan"]["tag"])
+    record = journal.path.parent / "done" / f"{tag}.json"
+    data = journal.to_bytes()
+    if _read_if_file(record) != data:
+        write_atomic(record, data)
+    return record
 
 
 def _release_head(git: Git, plan: ReleasePlan, head: str | None) -> str | None:
@@ -892,12 +998,6 @@ def _first_missing(path: Path) -> Path | None:
             break
         path = path.parent
     return missing
-
-
-def _archive(journal_path: Path, tag: str) -> None:
-    done = journal_path.parent / "done"
-    done.mkdir(parents=True, exist_ok=True)
-    os.replace(journal_path, done / f"{tag}.json")
 
 
 def usage_problem(exc: UsageError) -> str:

@@ -25,6 +25,8 @@ crashed or losing publisher never blocks the next one.
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -670,3 +672,48 @@ def _release_in(doc: Raw, version: str) -> Release | None:
         if r.get("version") == version:
             return Release.from_dict(r, f"release {version}")
     return None
+
+
+# Room left free beyond what a publish writes (documents, bundles, the page).
+FREE_SPACE_MARGIN = 1 << 20
+
+
+def store_problems(root: Path, *, need: int = 0) -> list[str]:
+    """What stops a publish into the store at ``root``, checked before any side effect:
+    the index parses and every document it pins is there with its pinned bytes, the
+    directory is writable, and ``need`` bytes plus a margin are free. Never writes."""
+    root = Path(root)
+    probe = root
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        return [f"channel store {root}: {probe} is not a directory"]
+    problems: list[str] = []
+    if not os.access(probe, os.W_OK | os.X_OK):
+        problems.append(f"channel store {root}: {probe} is not writable")
+    try:
+        free = shutil.disk_usage(probe).free
+    except OSError:
+        free = None
+    if free is not None and free < need + FREE_SPACE_MARGIN:
+        problems.append(
+            f"channel store {root}: {free // 1024} KiB free, the release needs "
+            f"{(need + FREE_SPACE_MARGIN) // 1024} KiB (artifacts plus a margin)"
+        )
+    if root.is_dir():
+        store = ChannelStore(root)
+        try:
+            index = store.read_index()
+            if index is not None:
+                for name in index.channels:
+                    doc = store.read_channel(name, index)
+                    if doc is not None:
+                        for entry in doc.lines:
+                            store.read_line(doc, entry.line)
+        except (ChannelError, OSError) as exc:
+            detail = exc.message if isinstance(exc, ChannelError) else str(exc)
+            problems.append(
+                f"channel store {root} is not a valid channel store ({detail}); "
+                "repair or restore it, or publish to another --out"
+            )
+    return problems

@@ -94,7 +94,7 @@ def test_sign_then_verify_by_channel_with_a_dev_trust_config(
         "--trust-config",
         tc,
     )
-    assert code == 3
+    assert code == 1
     assert err.splitlines() == [
         f"error: wrong identity: {f}.sigstore.json was signed by 'edge@dev.invalid', "
         "expected 'stable@dev.invalid'"
@@ -103,7 +103,7 @@ def test_sign_then_verify_by_channel_with_a_dev_trust_config(
     root = tmp_path / "trusted_root.json"
     root.write_text(json.dumps(json.loads(dev_sigstore.trust_config.read_text())["trustedRoot"]))
     code, _, err = run("verify", str(f), "--channel", "edge", "--trusted-root", str(root))
-    assert code == 3
+    assert code == 1
     assert err.startswith("error: wrong issuer")
     assert "expected 'https://token.actions.githubusercontent.com'" in err
     code, _, err = run("verify", str(f), "--channel", "edge", "--trusted-root", str(root), "--dev")
@@ -118,11 +118,11 @@ def test_sign_then_verify_by_channel_with_a_dev_trust_config(
         "https://dev.invalid",
         "--offline",
     )
-    assert code == 3
+    assert code == 1
     assert err.startswith("error: untrusted root")
     f.write_bytes(b"tampered")
     code, _, err = run("verify", str(f), "--channel", "edge", "--trust-config", tc)
-    assert code == 3
+    assert code == 1
     assert err.startswith("error: digest mismatch")
 
 
@@ -186,7 +186,7 @@ def test_verify_provenance(run: Run, dev_sigstore: DevInstance, tmp_path: Path) 
         "--trust-config",
         tc,
     )
-    assert code == 3
+    assert code == 1
     assert "extra.bin" in err
     assert err.startswith("error: digest mismatch")
 
@@ -357,5 +357,5 @@ def test_line_templated_signers_need_the_line(run: Run, project: Path, tmp_path:
     code, out, err = run(*verify, "--line", "2.15")
     assert code == 0, err
     code, _, err = run(*verify, "--line", "2.14")
-    assert code == 3
+    assert code == 1
     assert err.startswith("error: wrong identity")

@@ -141,11 +141,12 @@ def test_verify_download_check(run: Any, source: Path, tmp_path: Path) -> None:
     assert (code, out) == (3, "unknown: 9.9.9 is not a release of channel stable (no line 9.9)\n")
 
 
-def test_refusals_exit_3_with_error_and_hint(run: Any, source: Path) -> None:
+def test_refusals_exit_1_with_error_and_hint(run: Any, source: Path) -> None:
+    # An attack refused exits 1; a check that could not decide says "unknown" (3).
     assert run("verify", "--source", str(source))[0] == 0  # state now holds index v4
     shutil.copy(source / "index/v3.json", source / "index.json")
     code, out, err = run("latest", "--source", str(source))
-    assert (code, out) == (3, "")
+    assert (code, out) == (1, "")
     assert err == (
         "error: index version 3 is older than version 4 seen before (rollback)\n"
         "hint: the source serves an old index; refusing\n"
