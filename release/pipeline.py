@@ -396,7 +396,9 @@ class Run:
         # the release (valid index, writable, room for the artifacts), or nothing is tagged.
         from release.channel.store import store_problems
 
-        staged = sum(p.stat().st_size for p in self.stage.iterdir() if p.is_file())
+        staged = sum(
+            p.stat().st_size for p in (self.stage.iterdir() if self.stage.is_dir() else ())
+        )
         problems = store_problems(self.opts.out, need=staged)
         if problems:
             raise PreflightError(
