@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "release.cli.signing",
     "release.cli.channel",
     "release.cli.setup",
+    "release.cli.doctor",
 )
 COMMANDS: dict[str, str] = {
     "status": "release.cli.info",
@@ -44,6 +45,7 @@ COMMANDS: dict[str, str] = {
     "channel": "release.cli.channel",
     "config": "release.cli.setup",
     "init": "release.cli.setup",
+    "doctor": "release.cli.doctor",
 }
 
 
