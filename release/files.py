@@ -15,6 +15,8 @@ import threading
 import time
 from pathlib import Path
 
+from release.faults import check_write
+
 
 def fsync_dir(directory: Path) -> None:
     with contextlib.suppress(OSError):
@@ -29,6 +31,7 @@ def _temp_write(path: Path, data: bytes, durable: bool, mode: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(path)
     try:
+        check_write(path)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except OSError as exc:
         raise _naming(exc, path) from None
@@ -84,6 +87,24 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True, mode: int = 0
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+def copy_atomic(src: Path, dest: Path) -> None:
+    """Copy ``src`` to ``dest`` through a temp file of ours: ``dest`` appears complete or
+    not at all, and a failed copy (a full disk) leaves no partial file behind."""
+    import shutil
+
+    tmp = temp_name(dest)
+    try:
+        check_write(dest)
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _naming(exc, dest) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def create_once(path: Path, data: bytes, *, durable: bool = True, mode: int = 0o644) -> bool:

@@ -14,7 +14,6 @@ import contextlib
 import logging
 import os
 import shutil
-import signal
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +36,8 @@ from release.errors import (
     SigningError,
     UsageError,
 )
-from release.files import temp_name, write_atomic
+from release.faults import point as fault_point
+from release.files import copy_atomic, write_atomic
 from release.journal import Journal
 from release.plan import STEPS, ReleasePlan, plan_from_dict, plan_to_journal
 
@@ -270,9 +270,10 @@ class Run:
                 result["seconds"] = round(time.perf_counter() - started, 4)
                 self.journal.record(step, result)
                 self.emit(step, "done", _describe(step, result))
-                _fault_hook(step)
+                fault_point(step)
             self.journal.done = True
             self.journal.save()
+            fault_point("finish")
             keep_record(self.journal)
             # Everything staged now lives under releases/<tag>/; keep only the journal.
             shutil.rmtree(self.stage, ignore_errors=True)
@@ -456,6 +457,7 @@ class Run:
         names = sorted(p.name for p in self.stage.iterdir() if not p.name.startswith("."))
         for name in names:
             _place_immutable(self.stage / name, dest / name)
+        fault_point("publish-files")
         rel = str(dest.relative_to(self.opts.out))
         if self.plan.sign_mode == "none":
             self.emit("publish", "warn", "unsigned: files written, channel index NOT updated")
@@ -546,6 +548,7 @@ class Run:
             signer=signer,
             dev=self.plan.sign_mode == "dev",
         )
+        fault_point("publish-index")
         views = store.render_views(
             self.opts.now,
             signer=signer,
@@ -564,6 +567,7 @@ class Run:
     def step_push(self) -> dict[str, Any]:
         refs = [f"refs/heads/{self.plan.branch}", f"refs/tags/{self.plan.tag}"]
         res = self.git.run("push", "--atomic", "--porcelain", "origin", *refs, check=False)
+        fault_point("push-sent")
         if res.returncode != 0:
             from release.adapters.git import stderr_summary
 
@@ -668,7 +672,11 @@ class Run:
             self._signer_cm = open_signer(
                 setup,
                 expected,
-                trust_config_out=self.stage / DEV_TRUST_CONFIG if mode == "dev" else None,
+                # Written with the bundles only: a signer reopened to sign documents on a
+                # resumed publish must not replace the staged file already published.
+                trust_config_out=self.stage / DEV_TRUST_CONFIG
+                if mode == "dev" and not self.journal.finished("sign")
+                else None,
                 env=self.opts.env,
             )
             self._signer = self._signer_cm.__enter__()
@@ -755,13 +763,7 @@ def _place_immutable(src: Path, dest: Path) -> None:
             f"{dest} already exists with different content",
             hint="published release files are immutable; this release was published before",
         )
-    tmp = temp_name(dest)
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    copy_atomic(src, dest)
 
 
 def _artifact_kind(name: str) -> str:
@@ -797,13 +799,6 @@ def _describe(step: str, result: Mapping[str, Any]) -> str:
     if step == "push":
         return "pushed " + ", ".join(result["pushed"])
     return ""
-
-
-def _fault_hook(step: str) -> None:
-    """Crash-testing hook: ``RELEASE_CHANNELS_FAULT=kill-after:STEP`` SIGKILLs the process
-    right after STEP is journaled (used by the resume tests)."""
-    if os.environ.get("RELEASE_CHANNELS_FAULT") == f"kill-after:{step}":
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 # -- entry point shared by edge and stable ---------------------------------------------

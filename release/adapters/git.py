@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from release.errors import GitError
+from release.faults import point as fault_point
 
 log = logging.getLogger(__name__)
 
@@ -599,6 +600,7 @@ def _apply_picks(
         if len(parents) > 1:
             args += ["-m", "1"]
         res = wgit.run(*args, sha, check=False, extra_env=env)
+        fault_point("pick")
         if res.returncode != 0:
             files = wgit.run("diff", "--name-only", "--diff-filter=U", check=False).stdout.split()
             if abort:

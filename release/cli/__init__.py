@@ -159,6 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Output(json_mode=False)
     previous = _install_sigterm()
     try:
+        from release.faults import point as fault_point
+
+        fault_point("startup")
         argv = list(sys.argv[1:] if argv is None else argv)
         out.json_mode = "--json" in argv
         parser = build_parser(argv)
