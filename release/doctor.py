@@ -181,7 +181,7 @@ def examine(
     git: Git | None, out: Path | None, *, now: datetime, expiry: timedelta, repair: bool
 ) -> Report:
     """Everything doctor finds; with ``repair``, the repairable findings fixed."""
-    from release.channel.store import LOCK_NAME
+    from release.channel.backends.directory import LOCK_NAME
 
     report = Report()
     left = recovery.find(git, out)
