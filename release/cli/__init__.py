@@ -156,6 +156,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     (exit 70, with a line saying so); exit codes: :mod:`release.cli.exitcodes`."""
     from release.cli import exitcodes
 
+    for stream in (sys.stdout, sys.stderr):
+        # Paths that are not UTF-8 print as their bytes, never as an encoding traceback.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) == "strict":
+            reconfigure(errors="surrogateescape")
     out = Output(json_mode=False)
     previous = _install_sigterm()
     try:

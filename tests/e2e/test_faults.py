@@ -9,6 +9,7 @@ records kept, and a resumed release equal to one never killed.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from tests.helpers.faults import (
     out_dir,
     partial_files,
     read_only,
+    read_only_view,
     released_files,
     small_fs,
     tag_facts,
@@ -320,3 +322,84 @@ def test_assemble_manifest_that_is_a_json_array(project: Repo, tmp_path: Path) -
     assert proc.returncode == 1
     assert "not a valid build manifest (expected a JSON object, got list)" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_doctor_orphans_locks_and_journals(project: Repo) -> None:
+    # docs/failures.md#release-doctor
+    assert _run(project, *RUN).returncode == 0
+    out = out_dir(project)
+    index = json.loads((out / "index.json").read_text())
+    orphan = out / "index" / f"v{index['version'] + 5}.json"
+    orphan.write_bytes((out / "index.json").read_bytes())
+    (out / ".release-channels.lock").write_text("")
+    young = out / "index" / f"v{index['version'] + 6}.json"
+    young.write_bytes(b"{}")
+    old = time.time() - 40 * 86400
+    os.utime(orphan, (old, old))
+    project.git("tag", "-d", TAG)  # the journal now records a tag that is not here
+
+    report = _run(project, "doctor", "--json")
+    assert report.returncode == 4, report.stderr
+    found = {f["kind"]: f for f in json.loads(report.stdout)["findings"]}
+    assert set(found) == {"orphan", "lock", "journal"}
+    assert found["orphan"]["path"] == str(orphan)  # the young one is left alone
+    assert f"records {TAG}" in found["journal"]["detail"]
+    assert not found["journal"]["repairable"]
+
+    repaired = _run(project, "doctor", "--json", "--repair")
+    assert repaired.returncode == 4  # the journal is reported, never changed
+    assert not orphan.exists()
+    assert young.exists()
+    assert not (out / ".release-channels.lock").exists()
+    assert (out / ".release-work/edge/done" / f"{TAG}.json").is_file()
+    assert_channel_verifies(project, out)
+
+
+def test_withdraw_on_a_read_only_store_is_one_error(project: Repo) -> None:
+    assert _run(project, *RUN).returncode == 0
+    out = out_dir(project)
+    before = tree_digest(out)
+    with read_only_view(out) as env:
+        proc = _run(
+            project,
+            "channel",
+            "withdraw",
+            "26.11.1",
+            "--reason",
+            "broken",
+            "--store",
+            str(out),
+            "--channel",
+            "edge",
+            "--sign",
+            "dev",
+            **env,
+        )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ")
+    assert "read-only" in proc.stderr or "ermission denied" in proc.stderr
+    assert tree_digest(out) == before
+
+
+@pytest.mark.parametrize(
+    ("setting", "what"),
+    [
+        ('release = "x"', "release"),
+        ('build = ["echo hi"]', "build"),
+        ("out = 5", "out"),
+    ],
+)
+def test_bad_config_is_one_error(project: Repo, setting: str, what: str) -> None:
+    # docs/failures.md#preflight: config errors exit 2 before anything is written
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("[tool.release]\n", f"[tool.release]\n{setting}\n", 1)
+    )
+    project.git("commit", "-qam", "chore: bad config")
+    proc = _run(project, *RUN)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ")
+    assert what in proc.stderr.splitlines()[0]
+    assert not out_dir(project).exists()

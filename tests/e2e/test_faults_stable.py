@@ -116,3 +116,25 @@ def test_date_is_honoured_by_stable_notes(sr: StableRepo, tmp_path: Path) -> Non
     proc = _run(sr, tmp_path, *POINT, "--dry-run", "--json", date="2026-12-03")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["plan"]["notes"].startswith(f"## [{TAG}] - 2026-12-03")
+
+
+def test_doctor_reports_and_repairs_a_killed_cherry_pick(sr: StableRepo, tmp_path: Path) -> None:
+    # docs/failures.md#release-doctor
+    killed = _run(sr, tmp_path, *POINT, fault="kill-at:pick")
+    assert killed.returncode == -signal.SIGKILL
+    env = {**os.environ, **sr.repo.env, "TMPDIR": str(tmp_path / "tmp")}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    doctor = [sys.executable, "-m", "release", "--repo", str(sr.path), "doctor", "--json"]
+    doctor += ["--out", str(tmp_path / "out")]
+    report = subprocess.run(doctor, env=env, capture_output=True, text=True, check=False)
+    assert report.returncode == 4, report.stderr
+    kinds = sorted(f["kind"] for f in json.loads(report.stdout)["findings"])
+    assert kinds == ["tempdir", "worktree"]
+    repaired = subprocess.run(
+        [*doctor, "--repair"], env=env, capture_output=True, text=True, check=False
+    )
+    assert repaired.returncode == 0, repaired.stderr
+    assert all(f["repaired"] for f in json.loads(repaired.stdout)["findings"])
+    assert_git_clean(sr.repo, tmp_path / "tmp")
+    clean = subprocess.run(doctor, env=env, capture_output=True, text=True, check=False)
+    assert (clean.returncode, json.loads(clean.stdout)["findings"]) == (0, [])

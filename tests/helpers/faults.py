@@ -145,3 +145,36 @@ def read_only(path: Path) -> Iterator[dict[str, str]]:
         yield {"RELEASE_CHANNELS_FAULT_FS": f"EROFS:{path}"}
     finally:
         path.chmod(0o755)
+
+
+@contextlib.contextmanager
+def read_only_view(path: Path) -> Iterator[dict[str, str]]:
+    """An existing directory made read-only in place: a read-only bind mount over it
+    when we can mount, else chmod plus an injected EROFS. Yields the env."""
+    bound = (
+        subprocess.run(
+            ["mount", "--bind", str(path), str(path)], capture_output=True, check=False
+        ).returncode
+        == 0
+    )
+    if bound:
+        ro = (
+            subprocess.run(
+                ["mount", "-o", "remount,ro,bind", str(path)], capture_output=True, check=False
+            ).returncode
+            == 0
+        )
+        try:
+            if ro:
+                yield {}
+                return
+        finally:
+            _umount(path)
+    modes = {p: p.stat().st_mode for p in [path, *path.rglob("*")] if p.is_dir()}
+    for p in modes:
+        p.chmod(0o555)
+    try:
+        yield {"RELEASE_CHANNELS_FAULT_FS": f"EROFS:{path}"}
+    finally:
+        for p, mode in modes.items():
+            p.chmod(mode)

@@ -275,3 +275,14 @@ def test_output_dir_refuses_empty_and_files(tmp_path: Path) -> None:
         output_dir(f / "sub", "--to")
     assert output_dir(tmp_path / "new" / "dir", "--to") == (tmp_path / "new" / "dir").resolve()
     assert not (tmp_path / "new").exists()  # checking writes nothing
+
+
+def test_a_source_path_that_is_not_utf8_is_one_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = os.fsdecode(os.fsencode(str(tmp_path)) + b"/\xff\xfe")
+    code = cli.main(["channel", "latest", "--source", source, "--state-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.splitlines()[0].endswith("is not valid UTF-8")
+    assert "Traceback" not in err
