@@ -164,14 +164,6 @@ def _client(args: argparse.Namespace, *, verify: bool, state: bool = True) -> Ch
 
     now = datetime.now(UTC).replace(microsecond=0)  # the one clock reading of this run
     source = _source(args)
-    try:
-        source.encode("utf-8")
-    except UnicodeEncodeError:
-        raise UsageError(
-            f"--source {source.encode('utf-8', 'surrogateescape')!r} is not valid UTF-8",
-            hint="channel sources are named in UTF-8; rename the directory or link to it "
-            "from a UTF-8 path",
-        ) from None
     anchors: dict[str, Anchor] | None = None
     if args.channels_dir is not None:
         anchors = load_anchors(args.channels_dir)
