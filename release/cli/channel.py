@@ -284,9 +284,6 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_download(args: argparse.Namespace, out: Output) -> int:
-    from release.cli._paths import output_dir
-
-    args.to = output_dir(args.to, "--to")
     client = _client(args, verify=True)
     name = _channel_name(args, client)
     paths = client.download(

@@ -86,7 +86,9 @@ def register_consumer(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--os", dest="os_name", metavar="OS", help="e.g. linux, darwin, windows")
     p.add_argument("--arch", help="e.g. amd64, arm64")
     p.add_argument("--name", help="one artifact by file name")
-    p.add_argument("--to", required=True, metavar="DIR", help="directory to put the files in")
+    p.add_argument(
+        "--to", type=Path, required=True, metavar="DIR", help="directory to put the files in"
+    )
     p.set_defaults(handler=cmd_download, legacy=legacy.cmd_download)
 
     p = sub.add_parser(
@@ -344,9 +346,6 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_download(args: argparse.Namespace, out: Output) -> int:
-    from release.cli._paths import output_dir
-
-    args.to = output_dir(args.to, "--to")
     source, legacy = _dispatch(args, out)
     if legacy:
         return int(args.legacy(args, out))
