@@ -59,6 +59,8 @@ class Manifest:
         path = directory / MANIFEST
         try:
             data: Any = json.loads(path.read_bytes())
+            if not isinstance(data, dict):
+                raise ValueError(f"expected a JSON object, got {type(data).__name__}")
             if data.get("format") != FORMAT:
                 raise ValueError(f"unknown manifest format {data.get('format')!r}")
             return cls(
@@ -74,8 +76,11 @@ class Manifest:
                 f"{directory} has no {MANIFEST}",
                 hint="build slices with: release build --target OS-ARCH --out DIR",
             ) from None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise BuildError(f"{path} is not a valid build manifest ({exc})") from exc
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise BuildError(
+                f"{path} is not a valid build manifest ({exc})",
+                hint="rebuild the slice with: release build --target OS-ARCH --out DIR",
+            ) from exc
 
 
 def write_manifest(directory: Path, manifest: Manifest) -> Path:

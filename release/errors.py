@@ -1,19 +1,24 @@
 """The one error tree of release-channels.
 
 Every error carries a one-line ``message`` and an optional ``hint`` (what to do
-about it). Library code raises these; only :mod:`release.cli` prints them. Exit
-codes group the families so scripts can tell a user mistake from a failed
-verification.
+about it). Library code raises these; only :mod:`release.cli` prints them, and maps
+the families to exit codes once (:mod:`release.cli.exitcodes`), so scripts can tell a
+user mistake from a failed verification.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterable
+from pathlib import Path
 
 
 class ReleaseError(Exception):
     """Base class. ``str(err)`` is the one-line message."""
 
+    # The exit code of a family comes from the table in release.cli.exitcodes; a class
+    # sets this only to differ from its family (e.g. a fetch error: "could not decide").
     exit_code: int = 1
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
@@ -28,19 +33,13 @@ class ReleaseError(Exception):
 class UsageError(ReleaseError):
     """Bad command-line input (a date, a line, a range)."""
 
-    exit_code = 2
-
 
 class ConfigError(ReleaseError):
     """``[tool.release]`` or ``channels/*.toml`` is missing, malformed or inconsistent."""
 
-    exit_code = 2
-
 
 class InvalidVersion(ReleaseError, ValueError):
     """A string is not a version of the expected form."""
-
-    exit_code = 2
 
 
 class GitError(ReleaseError):
@@ -69,8 +68,6 @@ class SigningError(ReleaseError):
 
 class VerificationError(ReleaseError):
     """A signature, digest, identity or document did not verify."""
-
-    exit_code = 3
 
 
 class JournalError(ReleaseError):
@@ -102,3 +99,43 @@ class UndecidedError(ReleaseError):
 class StateError(ConfigError):
     """The client state (a file under the state directory) is corrupt or unwritable.
     The message names the file."""
+
+
+class StorageError(ReleaseError):
+    """A file could not be read or written (disk full, permissions, read-only, …)."""
+
+    def __init__(self, message: str, *, hint: str | None = None, errno_: int | None = None):
+        super().__init__(message, hint=hint)
+        self.errno = errno_
+
+
+_OS_HINTS: dict[int, str] = {
+    errno.ENOSPC: "the disk is full: free space there (or choose another directory) and run "
+    "again; a release resumes where it stopped",
+    errno.EDQUOT: "the disk quota is exhausted: free space there and run again",
+    errno.EACCES: "this user may not write there: fix the permissions or choose another directory",
+    errno.EPERM: "the operation is not permitted there: fix the permissions or choose "
+    "another directory",
+    errno.EROFS: "that filesystem is read-only: choose a writable directory",
+    errno.EISDIR: "a directory is in the way where a file is expected: choose another path",
+    errno.ENOTDIR: "a file is in the way where a directory is expected: choose another path",
+    errno.ENOENT: "check the path",
+    errno.EEXIST: "something already exists there: choose another path",
+    errno.ENAMETOOLONG: "choose a shorter path",
+    errno.EIO: "the device reported an I/O error: check the disk",
+    errno.EMFILE: "too many open files: raise the limit (ulimit -n)",
+}
+
+
+def os_error(
+    exc: OSError, *, action: str = "access", path: str | Path | None = None
+) -> StorageError:
+    """``exc`` as a :class:`StorageError` naming the path and what to do about it."""
+    where = path if path is not None else exc.filename
+    if where is not None and not isinstance(where, str | Path):
+        where = os.fsdecode(where)
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    message = f"cannot {action} {where}: {reason}" if where else f"cannot {action}: {reason}"
+    code = exc.errno
+    hint = _OS_HINTS.get(code) if code is not None else None
+    return StorageError(message, hint=hint or "check the path and run again", errno_=code)

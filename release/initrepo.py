@@ -23,13 +23,12 @@ from release.adopt import Inference, defaults_inference, infer
 from release.config import (
     CONFIG_FILE,
     RESERVED_CHANNEL_FILES,
-    ProjectConfig,
     load_config,
     read_toml,
 )
-from release.config.schema import settings_of
 from release.errors import ConfigError, ReleaseError, UsageError
 from release.files import write_atomic
+from release.history import tag_anomalies
 from release.pipeline import github_slug
 from release.scaffold import ACTION_REPOSITORY, ActionPin, Scaffold, scaffold
 
@@ -135,15 +134,9 @@ def own_action_pin() -> ActionPin | None:
 
 
 def find_anomalies(tags: list[TagInfo], inference: Inference) -> dict[str, str]:
-    """The tags that ``release status`` would leave out as anomalies under the inferred
-    channels (:func:`release.history.tag_anomalies`), with their reasons. Until that
-    detection exists in this build, no tag is reported."""
-    import release.history as history
-
-    detect = getattr(history, "tag_anomalies", None)
-    if detect is None:
-        return {}
-    return {a.tag: a.reason for a in detect(tags, inference.channel_configs())}
+    """The tags ``release status`` would leave out as anomalies under the inferred
+    channels (:func:`release.history.tag_anomalies`), with their reasons."""
+    return {a.tag: a.reason for a in tag_anomalies(tags, inference.channel_configs())}
 
 
 def _repository(git: Git) -> str | None:
@@ -195,9 +188,11 @@ def plan_init(git: Git, *, action: str | None = None) -> InitPlan:
     if not tags:
         warnings.append("no tags in this repository: the files hold Linkerd's defaults")
     anomalies = find_anomalies(tags, inference)
+    if anomalies:  # infer again without them: they must not be anybody's latest
+        kept = [t for t in tags if t.name not in anomalies]
+        inference = infer(kept, branches, current)
     project, pyproject = _project_name(root)
     repository = _repository(git)
-    history_key = "history" in settings_of(ProjectConfig)
     sc = scaffold(
         inference,
         project=project,
@@ -205,7 +200,6 @@ def plan_init(git: Git, *, action: str | None = None) -> InitPlan:
         pyproject=pyproject,
         pin=pin,
         ignore_tags=anomalies,
-        history_key=history_key,
     )
     taken = [p for p in sc.files if (root / p).exists()]
     if taken:

@@ -14,7 +14,6 @@ import contextlib
 import logging
 import os
 import shutil
-import signal
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +36,8 @@ from release.errors import (
     SigningError,
     UsageError,
 )
+from release.faults import point as fault_point
+from release.files import copy_atomic, write_atomic
 from release.journal import Journal
 from release.plan import STEPS, ReleasePlan, plan_from_dict, plan_to_journal
 
@@ -152,7 +153,10 @@ def check_common(
         problems.append("no build commands are configured ([[tool.release.build]])")
     elif opts.assembled is None:
         problems.extend(build_adapter.command_problems(config.builds))
-    problems.extend(_out_problems(opts.out))
+    problems.extend(out_problems(git, opts.out, configured=config.root / config.out))
+    from release.channel.store import store_problems
+
+    problems.extend(store_problems(opts.out))
 
 
 @dataclass(frozen=True)
@@ -181,7 +185,11 @@ def check_signing(
     return Signing(mode, signer)
 
 
-def _out_problems(out: Path) -> list[str]:
+def out_problems(git: Git, out: Path, *, configured: Path | None = None) -> list[str]:
+    """Problems with the output directory ``out``: not a directory, not writable, the
+    working tree itself or inside it (unless it is the configured ``out`` or ignored by
+    git: a release must not dirty the tree it releases). Never writes."""
+    out, tree = Path(os.path.abspath(out)), Path(os.path.abspath(git.root))
     probe = out
     while not probe.exists():
         if probe.parent == probe:
@@ -191,6 +199,20 @@ def _out_problems(out: Path) -> list[str]:
         return [f"output path {probe} is not a directory"]
     if not os.access(probe, os.W_OK | os.X_OK):
         return [f"output directory {probe} is not writable"]
+    if out == tree or tree.is_relative_to(out):
+        return [f"output directory {out} would publish into the working tree {tree}"]
+    if out.is_relative_to(tree / ".git"):
+        return [f"output directory {out} is inside the git directory"]
+    if out.is_relative_to(tree):
+        if configured is not None and out == Path(os.path.abspath(configured)):
+            return []
+        rel = out.relative_to(tree).as_posix()
+        if git.run("check-ignore", "-q", "--no-index", rel + "/", check=False).returncode != 0:
+            return [
+                f"output directory {out} is inside the working tree and not ignored by git "
+                "(add it to .gitignore, set [tool.release] out, or choose a directory "
+                "outside the repository)"
+            ]
     return []
 
 
@@ -249,9 +271,11 @@ class Run:
                 result["seconds"] = round(time.perf_counter() - started, 4)
                 self.journal.record(step, result)
                 self.emit(step, "done", _describe(step, result))
-                _fault_hook(step)
+                fault_point(step)
             self.journal.done = True
             self.journal.save()
+            fault_point("finish")
+            keep_record(self.journal)
             # Everything staged now lives under releases/<tag>/; keep only the journal.
             shutil.rmtree(self.stage, ignore_errors=True)
         finally:
@@ -370,6 +394,19 @@ class Run:
         }
 
     def step_tag(self) -> dict[str, Any]:
+        # The last moment before anything leaves the work directory: the store must take
+        # the release (valid index, writable, room for the artifacts), or nothing is tagged.
+        from release.channel.store import store_problems
+
+        staged = sum(
+            p.stat().st_size for p in (self.stage.iterdir() if self.stage.is_dir() else ())
+        )
+        problems = store_problems(self.opts.out, need=staged)
+        if problems:
+            raise PreflightError(
+                problems,
+                hint="nothing was tagged or published; fix this and run again to resume",
+            )
         commit = self.release_commit
         tag = self.plan.tag
         existing = self.git.run(
@@ -421,6 +458,7 @@ class Run:
         names = sorted(p.name for p in self.stage.iterdir() if not p.name.startswith("."))
         for name in names:
             _place_immutable(self.stage / name, dest / name)
+        fault_point("publish-files")
         rel = str(dest.relative_to(self.opts.out))
         if self.plan.sign_mode == "none":
             self.emit("publish", "warn", "unsigned: files written, channel index NOT updated")
@@ -475,10 +513,11 @@ class Run:
         the timestamp is swapped last (see :mod:`release.channel.tuf.repo`)."""
         from release.channel import model
         from release.channel.backends.directory import DirectoryBackend
+        from release.channel.signing import SigstoreDocumentSigner
         from release.channel.store import ChannelStore
         from release.channel.tuf import keys
         from release.channel.tuf import trust as tuf_trust
-        from release.channel.tuf.repo import TufStore, write_page
+        from release.channel.tuf.repo import TufStore, render_views
         from release.trust_config import channels_dir_of, load_trust
 
         tag = self.plan.tag
@@ -535,9 +574,18 @@ class Run:
             expiry=trust_cfg.expiry,
             per_line_keys="{line}" in self.channel.expected_signer(dev).identity,
         )
-        page = write_page(store, self.opts.out, self.opts.now)
+        fault_point("publish-index")
+        views = render_views(
+            store,
+            self.opts.out,
+            self.opts.now,
+            signer=SigstoreDocumentSigner(release_signer),
+            channel=self.channel.name,
+            base_url=self.channel.publish_url,
+        )
         return {
-            "page": str(page.relative_to(self.opts.out)),
+            "page": "index.html",
+            "views": views,
             "timestamp_version": result.timestamp_version,
             "snapshot_version": result.snapshot_version,
             "channel_document": result.channel_document,
@@ -549,8 +597,12 @@ class Run:
     def step_push(self) -> dict[str, Any]:
         refs = [f"refs/heads/{self.plan.branch}", f"refs/tags/{self.plan.tag}"]
         res = self.git.run("push", "--atomic", "--porcelain", "origin", *refs, check=False)
+        fault_point("push-sent")
         if res.returncode != 0:
-            detail = (res.stderr.strip().splitlines() or ["no output"])[-1]
+            from release.adapters.git import stderr_summary
+
+            refused = [ln for ln in res.stdout.splitlines() if ln.startswith("!")]
+            detail = stderr_summary("\n".join([res.stderr, *refused]))
             raise GitError(
                 f"git push of {self.plan.branch} and {self.plan.tag} failed: {detail}",
                 hint="the release is tagged and published locally; fix access and re-run "
@@ -651,7 +703,11 @@ class Run:
             self._signer_cm = open_signer(
                 setup,
                 expected,
-                trust_config_out=self.stage / DEV_TRUST_CONFIG if mode == "dev" else None,
+                # Written with the bundles only: a signer reopened to sign documents on a
+                # resumed publish must not replace the staged file already published.
+                trust_config_out=self.stage / DEV_TRUST_CONFIG
+                if mode == "dev" and not self.journal.finished("sign")
+                else None,
                 env=self.opts.env,
             )
             self._signer = self._signer_cm.__enter__()
@@ -738,9 +794,7 @@ def _place_immutable(src: Path, dest: Path) -> None:
             f"{dest} already exists with different content",
             hint="published release files are immutable; this release was published before",
         )
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
+    copy_atomic(src, dest)
 
 
 def _artifact_kind(name: str) -> str:
@@ -778,13 +832,6 @@ def _describe(step: str, result: Mapping[str, Any]) -> str:
     return ""
 
 
-def _fault_hook(step: str) -> None:
-    """Crash-testing hook: ``RELEASE_CHANNELS_FAULT=kill-after:STEP`` SIGKILLs the process
-    right after STEP is journaled (used by the resume tests)."""
-    if os.environ.get("RELEASE_CHANNELS_FAULT") == f"kill-after:{step}":
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 # -- entry point shared by edge and stable ---------------------------------------------
 
 
@@ -797,14 +844,28 @@ def run_release(
     emit: EventSink,
     *,
     journal_name: str | None = None,
+    inputs: Mapping[str, Any] | None = None,
+    finished_is_history: bool = False,
 ) -> RunResult:
     """Resume the channel's in-flight release, or plan (preflight) and run a new one.
 
     ``journal_name`` (default: the channel's name) separates in-flight releases that
-    may coexist, such as one per stable line.
+    may coexist, such as one per stable line. ``inputs`` are recorded in a new
+    journal beside the plan (what the user asked for); ``finished_is_history`` makes a
+    finished release of this journal a record only, so a new one is planned.
     """
     with _repository_lock(git):
-        return _run_release_locked(git, config, channel, opts, make_plan, emit, journal_name)
+        return _run_release_locked(
+            git,
+            config,
+            channel,
+            opts,
+            make_plan,
+            emit,
+            journal_name,
+            inputs,
+            finished_is_history,
+        )
 
 
 @contextlib.contextmanager
@@ -837,20 +898,29 @@ def _run_release_locked(
     make_plan: Callable[[], ReleasePlan],
     emit: EventSink,
     journal_name: str | None,
+    inputs: Mapping[str, Any] | None = None,
+    finished_is_history: bool = False,
 ) -> RunResult:
     work = work_root(opts.out) / (journal_name or channel.name)
     journal_path = work / "journal.json"
-    journal = Journal.load(journal_path)
+    if not opts.dry_run:
+        from release.recovery import recover
+
+        recover(git, opts.out, lambda text: emit("cleanup", "warn", text))
+    journal = load_journal(journal_path, dry_run=opts.dry_run)
     head = git.head()
     if journal is not None:
         head = _release_head(git, plan_from_dict(journal.inputs["plan"]), head)
     if journal is not None and journal.done:
         plan = plan_from_dict(journal.inputs["plan"])
         released = journal.steps.get("prepare", {}).get("release_commit")
-        if head not in (released, plan.base_commit):
-            _archive(journal_path, plan.tag)  # HEAD moved on: a new release
-            journal = None
+        if not opts.dry_run:
+            keep_record(journal)  # a kill between done and its record: repair it
+        if finished_is_history or head not in (released, plan.base_commit):
+            journal = None  # HEAD moved on: a new release (the record stays in done/)
         elif opts.push and "push" not in journal.steps:
+            if opts.dry_run:
+                return RunResult(plan, "planned", plan.to_dict())
             journal.done = False  # released locally before; now push it
         else:
             return RunResult(plan, "already-released", {"tag": plan.tag, "commit": released})
@@ -862,7 +932,7 @@ def _run_release_locked(
                 f"an unfinished release of {plan.tag} started from {plan.base_commit[:12]}, "
                 f"but HEAD is now {(head or 'nothing')[:12]}",
                 hint=f"check out {plan.base_commit[:12]} to resume it; if nothing of it was "
-                f"published, remove {work} to start over",
+                f"published, remove {journal_path} to start over",
             )
         if opts.dry_run:  # show what the resumed run would do; change nothing
             return RunResult(plan, "planned", plan.to_dict())
@@ -877,22 +947,64 @@ def _run_release_locked(
     plan = make_plan()
     if opts.dry_run:
         return RunResult(plan, "planned", plan.to_dict())
-    created = _first_missing(opts.out)
-    journal = Journal(journal_path, {"plan": plan_to_journal(plan)})
-    journal.save()
+    created = _first_missing(work)
+    previous = _read_if_file(journal_path)
+    journal = Journal(journal_path, {**(inputs or {}), "plan": plan_to_journal(plan)})
     run = Run(git, config, channel, plan, opts, journal, emit)
     try:
+        journal.save()
         summary = run.execute()
     except BaseException:
         if not ({"tag", "publish", "push", "github"} & set(journal.steps)):
-            # Nothing left the work directory: undo it so the failed run changed nothing.
-            shutil.rmtree(work, ignore_errors=True)
-            if created is not None:
-                shutil.rmtree(created, ignore_errors=True)
-            elif work_root(opts.out).is_dir() and not any(work_root(opts.out).iterdir()):
-                work_root(opts.out).rmdir()
+            # Nothing left the work directory: undo what this run created, and only that
+            # (the records of earlier releases and their requests stay).
+            _undo_run(work, journal_path, previous, created)
         raise
     return RunResult(plan, "released", summary)
+
+
+RUN_DIRS = ("stage", "src", "pages-seed")
+
+
+def _undo_run(work: Path, journal_path: Path, previous: bytes | None, created: Path | None) -> None:
+    with contextlib.suppress(OSError):
+        for name in RUN_DIRS:
+            shutil.rmtree(work / name, ignore_errors=True)
+        if previous is None:
+            journal_path.unlink(missing_ok=True)
+        else:
+            write_atomic(journal_path, previous)
+        if created is not None:
+            # Directories this run made, innermost first, while they are empty.
+            for path in [work, *work.parents]:
+                if not path.is_relative_to(created):
+                    break
+                if path.is_dir() and not any(path.iterdir()):
+                    path.rmdir()
+
+
+def _read_if_file(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def load_journal(path: Path, *, dry_run: bool) -> Journal | None:
+    """The journal at ``path`` checked against its schema and the plan's; a corrupt one is
+    renamed aside (left in place by a dry run, which writes nothing) and refused."""
+    return Journal.load(path, check_plan=plan_from_dict, move_aside=not dry_run)
+
+
+def keep_record(journal: Journal) -> Path:
+    """Write the finished journal's record ``done/<tag>.json`` (append-only: a later run
+    never moves or deletes it; the same release pushed later updates its own record)."""
+    tag = str(journal.inputs["plan"]["tag"])
+    record = journal.path.parent / "done" / f"{tag}.json"
+    data = journal.to_bytes()
+    if _read_if_file(record) != data:
+        write_atomic(record, data)
+    return record
 
 
 def _release_head(git: Git, plan: ReleasePlan, head: str | None) -> str | None:
@@ -914,12 +1026,6 @@ def _first_missing(path: Path) -> Path | None:
             break
         path = path.parent
     return missing
-
-
-def _archive(journal_path: Path, tag: str) -> None:
-    done = journal_path.parent / "done"
-    done.mkdir(parents=True, exist_ok=True)
-    os.replace(journal_path, done / f"{tag}.json")
 
 
 def usage_problem(exc: UsageError) -> str:

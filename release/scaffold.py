@@ -101,7 +101,6 @@ def project_settings(
     ignore_tags: Mapping[str, str],
     *,
     table_prefix: str = "",
-    history_key: bool = True,
 ) -> str:
     """The body of ``release.toml`` (``table_prefix=""``) or of ``[tool.release]``
     (``table_prefix="tool.release."``)."""
@@ -115,7 +114,7 @@ def project_settings(
         lines.append(f"repository = {_q(repository)}")
     lines.append('changelog = "CHANGELOG.md"')
     lines += _build_example(table_prefix)
-    if ignore_tags and history_key:
+    if ignore_tags:
         lines += [
             "",
             "# Tags that parse as releases but break their channel's order; never counted.",
@@ -223,7 +222,6 @@ def scaffold(
     pyproject: bool,
     pin: ActionPin | None,
     ignore_tags: Mapping[str, str],
-    history_key: bool,
 ) -> Scaffold:
     """Every file ``release init`` writes for ``inference``."""
     slug = github_slug(repository)
@@ -244,16 +242,9 @@ def scaffold(
             repository,
             ignore_tags,
             table_prefix="tool.release.",
-            history_key=history_key,
         )
     else:
-        files["release.toml"] = project_settings(
-            project, repository, ignore_tags, history_key=history_key
-        )
-    if ignore_tags and not history_key:
-        notes.append(
-            "anomalous tags found, but this version has no [history] ignore-tags to list them"
-        )
+        files["release.toml"] = project_settings(project, repository, ignore_tags)
     if pin is None:
         notes.append(
             "workflows not written: pass --action OWNER/REPO@SHA (the release-channels "

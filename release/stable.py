@@ -46,6 +46,7 @@ from release.pipeline import (
     check_common,
     check_signing,
     github_slug,
+    load_journal,
     raise_problems,
     run_release,
     usage_problem,
@@ -247,7 +248,7 @@ def plan_cut(
     rev_range = [edge[0].commit] + ([f"^{previous[0].commit}"] if previous else [])
     commits = git.log(rev_range, no_merges=True)
     shown = commits[:NOTES_LIMIT]  # newest first; a first line may sit on years of history
-    section = render_section(tag, opts.now.date(), shown, repository=config.repository)
+    section = render_section(tag, opts.today, shown, repository=config.repository)
     heading, _, rest = section.partition("\n")
     intro = f"First release of the {version.line} line, cut from {edge[0].name}." + (
         f" Changes since {previous[0].name}:" if previous and commits else ""
@@ -444,7 +445,7 @@ def _plan_line_release(
     entries += [NoteEntry(c.subject, c.sha) for c in on_branch]
     what = "Point release" if kind == "point" else "Backport release"
     intro = f"{what} of the {version.line} line (after {latest[0].name})."
-    notes = render_notes(tag, opts.now.date(), intro, entries, repository=config.repository)
+    notes = render_notes(tag, opts.today, intro, entries, repository=config.repository)
     newest_line = max(v.line for v in versions)
     return _plan(
         config,
@@ -710,7 +711,7 @@ def release_stable(
             cut = _finished_journal(opts, f"{channel.name}-{newest}")
             if (
                 cut is not None
-                and _recorded_request(cut.path.parent) == request.key()
+                and _request_of(cut) == request.key()
                 and cut.inputs["plan"].get("cut_from") == _edge_to_cut(git, config, request)
             ):
                 line = newest
@@ -748,18 +749,22 @@ def release_stable(
 
     work = work_root(opts.out) / journal_name
     finished = _finished_journal(opts, journal_name)
-    same_request = _recorded_request(work) == request.key()
+    same_request = finished is not None and _request_of(finished) == request.key()
     # A finished release of this line is history unless this is the very same request
     # again (a re-run: already released, or now --push it); anything else is a new one.
-    if finished is not None and not same_request:
-        if opts.dry_run:
-            plan = make_plan()
-            return RunResult(plan, "planned", plan.to_dict())
-        archive = finished.path.parent / "done"
-        archive.mkdir(parents=True, exist_ok=True)
-        finished.path.replace(archive / f"{finished.inputs['plan']['tag']}.json")
+    # Its journal stays where it is and in done/ (records are append-only).
     try:
-        result = run_release(git, config, channel, opts, remember, emit, journal_name=journal_name)
+        result = run_release(
+            git,
+            config,
+            channel,
+            opts,
+            remember,
+            emit,
+            journal_name=journal_name,
+            inputs={"request": request.key()},
+            finished_is_history=finished is not None and not same_request,
+        )
     except CherryPickConflict as exc:
         if not request.conflict_branch or not planned:
             raise
@@ -790,8 +795,16 @@ def _recorded_request(work: Path) -> object:
         return None
 
 
+def _request_of(journal: Journal) -> object:
+    """What was asked for the journal's release: recorded in the journal itself (so a kill
+    right after it finished changes nothing), else in ``request.json`` (older journals)."""
+    return journal.inputs.get("request") or _recorded_request(journal.path.parent)
+
+
 def _finished_journal(opts: RunOptions, journal_name: str) -> Journal | None:
-    journal = Journal.load(work_root(opts.out) / journal_name / "journal.json")
+    journal = load_journal(
+        work_root(opts.out) / journal_name / "journal.json", dry_run=opts.dry_run
+    )
     return journal if journal is not None and journal.done else None
 
 

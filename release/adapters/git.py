@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from release.errors import GitError
+from release.faults import point as fault_point
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +98,7 @@ class Git:
             raise GitError("the git command is not installed", hint="install git") from exc
         result = CommandResult(proc.returncode, proc.stdout, proc.stderr)
         if check and proc.returncode != 0:
-            detail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-            raise GitError(f"git {args[0]} failed: {detail}")
+            raise GitError(f"git {args[0]} failed: {stderr_summary(proc.stderr)}")
         return result
 
     def out(self, *args: str) -> str:
@@ -272,6 +272,33 @@ class Git:
         return int(self.out("rev-list", "--count", "HEAD")) if head else 0
 
 
+# Lines of git's stderr that say what went wrong, in the order to look for them.
+_RELEVANT = (
+    "cannot lock ref",
+    "non-fast-forward",
+    "fetch first",
+    "atomic push failed",
+    "rejected",
+    "permission denied",
+    "could not read from remote",
+    "fatal:",
+    "error:",
+)
+
+
+def stderr_summary(stderr: str) -> str:
+    """All of git's stderr on one line, the line that says what went wrong first
+    ("cannot lock ref", "non-fast-forward", …), then the others in order."""
+    lines = [ln.strip() for ln in stderr.strip().splitlines() if ln.strip()]
+    if not lines:
+        return "(no output)"
+    for needle in _RELEVANT:
+        for i, ln in enumerate(lines):
+            if needle in ln.lower():
+                return " | ".join([ln, *lines[:i], *lines[i + 1 :]])
+    return " | ".join([lines[-1], *lines[:-1]])
+
+
 def parse_log(out: str) -> list[Commit]:
     commits = []
     for rec in out.split(_RECORD):
@@ -329,13 +356,16 @@ def commit_with_file(
     Built with plumbing and a private index file, so no branch, index or working
     tree file changes: until a ref points at it the commit is invisible.
     """
-    import tempfile
+    import shutil
+
+    from release.files import marked_tempdir
 
     env = identity_env(git)
     if when:
         env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = when
-    with tempfile.TemporaryDirectory(prefix="release-index-") as tmp:
-        env["GIT_INDEX_FILE"] = str(Path(tmp) / "index")
+    tmp = marked_tempdir("release-index-")
+    try:
+        env["GIT_INDEX_FILE"] = str(tmp / "index")
         git.run("read-tree", parent, extra_env=env)
         blob = git.run(
             "hash-object",
@@ -352,6 +382,8 @@ def commit_with_file(
             mode = ls[0]
         git.run("update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}", extra_env=env)
         tree = git.run("write-tree", extra_env=env).stdout.strip()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return git.run(
         "commit-tree", tree, "-p", parent, "-F", "-", input=message, extra_env=env
     ).stdout.strip()
@@ -530,9 +562,9 @@ class _pick_worktree:
         self.tmp: str | None = None
 
     def __enter__(self) -> Path:
-        import tempfile
+        from release.files import marked_tempdir
 
-        self.tmp = tempfile.mkdtemp(prefix="release-pick-")
+        self.tmp = str(marked_tempdir("release-pick-"))
         path = Path(self.tmp) / "wt"
         try:
             self.git.run("worktree", "add", "--detach", "--quiet", str(path), self.base)
@@ -568,6 +600,7 @@ def _apply_picks(
         if len(parents) > 1:
             args += ["-m", "1"]
         res = wgit.run(*args, sha, check=False, extra_env=env)
+        fault_point("pick")
         if res.returncode != 0:
             files = wgit.run("diff", "--name-only", "--diff-filter=U", check=False).stdout.split()
             if abort:

@@ -532,11 +532,14 @@ class GitHubClient:
 
         Asset names are the store-relative paths with ``/`` turned into ``--``
         (see :func:`asset_name_for`). Immutable documents go first and are never
-        overwritten; the ``mutable`` ones (``index.json`` last) are replaced in place.
+        overwritten; the ``mutable`` ones and the views (``index.json`` last) are replaced in place.
         Raises GitHubError, VerificationError.
         """
+        from release.channel.views import is_view_path
+
         docs = _store_documents(store_dir, exclude_prefixes)
-        mutable_set = set(mutable)
+        # The views (page, versions.json, feeds, install scripts) change on every render.
+        mutable_set = set(mutable) | {rel for rel in docs if is_view_path(rel)}
         order = sorted(docs, key=lambda rel: (rel in mutable_set, rel == "index.json", rel))
         files = [file_info(store_dir / rel, asset_name_for(rel)) for rel in order]
         gh_repo = self._repo(repo)

@@ -16,6 +16,7 @@ private attributes are used below; sigstore is pinned ``>=4.5,<4.6`` for that.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -144,6 +145,48 @@ def resolve_identity_token(explicit: str | None, env: Mapping[str, str]) -> str:
 # --- trust material ---------------------------------------------------------------
 
 
+TRUST_CONFIG = "trust-config"
+TRUSTED_ROOT = "trusted-root"
+
+
+def trust_file_kind(raw: str | bytes) -> str | None:
+    """``"trust-config"`` (a ClientTrustConfig), ``"trusted-root"`` or None (neither).
+
+    Decided by the media type, else by the top-level keys each format requires.
+    """
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    media = str(data.get("mediaType", ""))
+    if media.startswith("application/vnd.dev.sigstore.clienttrustconfig"):
+        return TRUST_CONFIG
+    if media.startswith("application/vnd.dev.sigstore.trustedroot"):
+        return TRUSTED_ROOT
+    if "trustedRoot" in data and "signingConfig" in data:
+        return TRUST_CONFIG
+    if "certificateAuthorities" in data or "tlogs" in data:
+        return TRUSTED_ROOT
+    return None
+
+
+def _wrong_format(path: Path, raw: str, wanted: str) -> None:
+    """Raise ConfigError when ``raw`` is the other trust format than ``wanted``."""
+    kind = trust_file_kind(raw)
+    if kind == TRUSTED_ROOT and wanted == TRUST_CONFIG:
+        raise ConfigError(
+            f"{path} is a Sigstore trusted root, not a ClientTrustConfig",
+            hint=f"pass it with --trusted-root {path}",
+        )
+    if kind == TRUST_CONFIG and wanted == TRUSTED_ROOT:
+        raise ConfigError(
+            f"{path} is a Sigstore ClientTrustConfig, not a trusted root",
+            hint=f"pass it with --trust-config {path}",
+        )
+
+
 def _load_trust_config(path: Path) -> Any:
     from sigstore.errors import Error as SigstoreError
     from sigstore.models import ClientTrustConfig
@@ -152,6 +195,9 @@ def _load_trust_config(path: Path) -> Any:
         raw = path.read_text()
     except OSError as exc:
         raise ConfigError(f"cannot read trust config {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not a valid Sigstore ClientTrustConfig: not text") from exc
+    _wrong_format(path, raw, TRUST_CONFIG)
     try:
         return ClientTrustConfig.from_json(raw)
     except (SigstoreError, ValueError) as exc:
@@ -248,12 +294,18 @@ def _load_trusted_root(
 ) -> Any:
     from sigstore.errors import Error as SigstoreError
     from sigstore.models import ClientTrustConfig, TrustedRoot
+    from sigstore_models.trustroot import v1 as trustroot_v1
 
     if trusted_root is not None:
         try:
-            return TrustedRoot.from_file(str(trusted_root))
+            raw = trusted_root.read_text()
         except OSError as exc:
             raise ConfigError(f"cannot read trusted root {trusted_root}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{trusted_root} is not a valid trusted root: not text") from exc
+        _wrong_format(trusted_root, raw, TRUSTED_ROOT)
+        try:
+            return TrustedRoot(trustroot_v1.TrustedRoot.from_json(raw))
         except (SigstoreError, ValueError) as exc:
             raise ConfigError(f"{trusted_root} is not a valid trusted root: {_first(exc)}") from exc
     if trust_config is not None:
@@ -349,6 +401,8 @@ def _explain(exc: BaseException, bundle: Any, expected: Identity, name: str, lab
         for marker in ("digest mismatch", "Signature is invalid for input", "inconsistent with")
     ):
         return f"digest mismatch: {name} is not the artifact {label} signs"
+    if "DSSE: invalid signature" in text:
+        return f"invalid signature: the DSSE envelope in {label} was altered after signing"
     if any(
         marker in text
         for marker in ("certificate chain", "SCT", "invalid log entry", "keyring", "checkpoint")
@@ -364,19 +418,67 @@ def _policy(expected: Identity) -> Any:
 
 
 def _verify_artifact_with(
-    verifier: Any, data: Any, bundle: Any, expected: Identity, name: str, label: str
+    verifier: Any,
+    data: Any,
+    bundle: Any,
+    expected: Identity,
+    name: str,
+    label: str,
+    *,
+    allow_dsse: bool = False,
 ) -> None:
+    """Verify a message-signature bundle over ``data`` (raw bytes or ``Hashed``).
+
+    With ``allow_dsse`` a DSSE bundle is accepted as the stock ``sigstore verify``
+    CLI accepts it: its signature, certificate and log entry verify for ``expected``,
+    its payload is an in-toto statement, and one of its subjects has ``data``'s
+    sha256. Documents of the channel store keep ``allow_dsse=False``.
+    """
     from sigstore.errors import Error as SigstoreError
 
     if bundle._dsse_envelope is not None:
-        raise VerificationError(
-            f"malformed bundle {label}: it is a DSSE attestation, not a signature over a file",
-            hint="verify provenance with `release verify --provenance BUNDLE FILE…`",
-        )
+        if not allow_dsse:
+            raise VerificationError(
+                f"malformed bundle {label}: it is a DSSE attestation, not a signature over a file",
+                hint="verify provenance with `release verify --provenance BUNDLE FILE…`",
+            )
+        _verify_dsse_subject(verifier, data, bundle, expected, name, label)
+        return
     try:
         verifier.verify_artifact(data, bundle, _policy(expected))
     except (SigstoreError, ValueError) as exc:
         raise VerificationError(_explain(exc, bundle, expected, name, label)) from exc
+
+
+def _verify_dsse_subject(
+    verifier: Any, data: Any, bundle: Any, expected: Identity, name: str, label: str
+) -> None:
+    """A DSSE bundle proves ``data`` when an in-toto subject carries its sha256."""
+    from sigstore import dsse
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.hashes import Hashed
+
+    try:
+        payload_type, payload = verifier.verify_dsse(bundle, _policy(expected))
+    except (SigstoreError, ValueError, AttributeError) as exc:
+        raise VerificationError(_explain(exc, bundle, expected, name, label)) from exc
+    if payload_type != INTOTO_PAYLOAD_TYPE:
+        raise VerificationError(
+            f"{label} is a DSSE envelope carrying {payload_type!r}, not an in-toto statement"
+        )
+    try:
+        statement = dsse.Statement(payload)
+    except (SigstoreError, ValueError) as exc:
+        raise VerificationError(
+            f"{label}: the signed statement is malformed: {_first(exc)}"
+        ) from exc
+    digest = data.digest if isinstance(data, Hashed) else hashlib.sha256(data).digest()
+    hashed = data if isinstance(data, Hashed) else _hashed(digest)
+    if not statement._matches_digest(hashed):
+        raise VerificationError(
+            f"digest mismatch: {name} (sha256 {digest.hex()[:12]}…) is not a subject of "
+            f"the in-toto statement {label} signs"
+        )
 
 
 def _verify_dsse_with(verifier: Any, bundle: Any, expected: Identity, label: str) -> dict[str, Any]:
@@ -525,6 +627,8 @@ def verify_file(
 ) -> None:
     """Verify ``path`` against the Sigstore ``bundle`` for exactly ``expected``.
 
+    ``bundle`` signs the file itself, or (as the stock ``sigstore verify`` accepts)
+    is a DSSE in-toto statement with the file's sha256 among its subjects.
     Raises :class:`VerificationError` naming the failed check (digest mismatch,
     wrong identity, wrong issuer, untrusted root, malformed bundle, unreadable
     file) or :class:`ConfigError` when the trust material cannot be loaded.
@@ -539,7 +643,9 @@ def verify_file(
     )
     parsed = _parse_bundle(bundle_bytes, str(bundle))
     verifier = _verifier(root)
-    _verify_artifact_with(verifier, _hashed(digest), parsed, expected, str(path), str(bundle))
+    _verify_artifact_with(
+        verifier, _hashed(digest), parsed, expected, str(path), str(bundle), allow_dsse=True
+    )
 
 
 def verify_provenance(

@@ -4,7 +4,8 @@ Modules: :mod:`~release.channel.model` (pure documents and transitions),
 :mod:`~release.channel.strictjson` (strict JSON from bytes), ``schema/*.schema.json``
 (JSON Schema 2020-12, published next to the index), :mod:`~release.channel.store`
 (publisher side), :mod:`~release.channel.client` + :mod:`~release.channel.fetch`
-(consumer side), :mod:`~release.channel.page` (static HTML),
+(consumer side), :mod:`~release.channel.views` (page, versions.json, feeds,
+install scripts),
 :mod:`~release.channel.signing` (the signer/verifier interfaces and their Sigstore
 adapters).
 

@@ -127,7 +127,11 @@ def _is_loopback(host: str | None) -> bool:
 
 
 def check_url(url: str) -> urllib.parse.SplitResult:
-    """Accept ``https://`` anywhere and ``http://`` only on loopback. Raises UsageError."""
+    """Accept ``https://`` anywhere and ``http://`` only on loopback. Raises UsageError.
+
+    A URL with credentials (``user:password@``) is refused without repeating it, so
+    the secret never reaches an error message, a log or a state file name.
+    """
     parts = urllib.parse.urlsplit(url)
     if parts.username is not None or parts.password is not None:
         raise UsageError(

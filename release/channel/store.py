@@ -25,6 +25,8 @@ crashed or losing publisher never blocks the next one.
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -32,7 +34,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from release.channel import model
 from release.channel import strictjson as sj
@@ -53,6 +55,9 @@ from release.checksums import hash_file
 from release.config import ChannelConfig, Identity
 from release.errors import ChannelError, VerificationError
 from release.files import create_once, write_atomic
+
+if TYPE_CHECKING:
+    from release.channel.views import ViewInput
 
 DEFAULT_EXPIRES = timedelta(days=30)
 SCHEMA_FILES = ("index.schema.json", "channel.schema.json", "line.schema.json")
@@ -229,20 +234,52 @@ class ChannelStore:
             sigstore_bundle=self.file_ref(bundle_rel) if has_bundle else None,
         )
 
-    def write_page(self, now: datetime, target: Path | None = None) -> Path:
-        """Render ``index.html`` (default: in the store root) from the current documents."""
-        from release.channel.client import ChannelClient
-        from release.channel.fetch import DirectoryFetcher
-        from release.channel.page import render_page
+    def view_input(self, now: datetime, *, base_url: str | None = None) -> ViewInput:
+        """What the views are rendered from: every channel document, and the line
+        documents of live (not EOL) lines plus the line of each channel's latest.
 
-        client = ChannelClient(DirectoryFetcher(self.root), now=now)
-        index = client.index()
-        channels = {n: client.channel(n) for n in index.channels}
-        lines = {(n, e.line): client.line(n, e.line) for n, d in channels.items() for e in d.lines}
-        target = target or self.path("index.html")
-        html = render_page(index, channels, lines, now=now)
-        atomic_write(target, html.encode("utf-8"), durable=self.durable)
-        return target
+        Raises :class:`ChannelError` on an empty store or a document not matching its pin.
+        """
+        from release.channel.views import ViewInput
+
+        index = self.read_index()
+        if index is None:
+            raise ChannelError(f"{self.root} is not a channel store (no index.json)")
+        channels: dict[str, ChannelDocument] = {}
+        lines: dict[tuple[str, str], LineDocument] = {}
+        for name in index.channels:
+            doc = self.read_channel(name, index)
+            if doc is None:
+                continue
+            channels[name] = doc
+            for entry in doc.lines:
+                if entry.support.phase == "eol" and entry.latest != doc.latest:
+                    continue
+                ldoc = self.read_line(doc, entry.line)
+                if ldoc is not None:
+                    lines[(name, entry.line)] = ldoc
+        return ViewInput(index.project, channels, lines, now, base_url=base_url)
+
+    def render_views(
+        self,
+        now: datetime,
+        *,
+        signer: DocumentSigner | None = None,
+        channel: str | None = None,
+        base_url: str | None = None,
+    ) -> list[str]:
+        """Regenerate every view (page, versions.json, feeds, install scripts).
+
+        Call it after every change of the store. With ``signer`` and ``channel``, the
+        channel's ``versions.json`` is signed when it changed. Returns the paths written.
+        Raises :class:`ChannelError` and what the signer raises.
+        """
+        from release.channel import views
+
+        files = views.render_views(self.view_input(now, base_url=base_url))
+        return views.write_views(
+            self.root, files, signer=signer, channel=channel, durable=self.durable
+        )
 
     def verify_release_files(
         self, release: Release, verifier: DocumentVerifier | None = None
@@ -635,3 +672,59 @@ def _release_in(doc: Raw, version: str) -> Release | None:
         if r.get("version") == version:
             return Release.from_dict(r, f"release {version}")
     return None
+
+
+# Room left free beyond what a publish writes (documents, bundles, the page).
+FREE_SPACE_MARGIN = 1 << 20
+
+
+def store_problems(root: Path, *, need: int = 0) -> list[str]:
+    """What stops a publish into the store at ``root``, checked before any side effect:
+    the index parses and every document it pins is there with its pinned bytes, the
+    directory is writable, and ``need`` bytes plus a margin are free. Never writes."""
+    root = Path(root)
+    probe = root
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        return [f"channel store {root}: {probe} is not a directory"]
+    problems: list[str] = []
+    if not os.access(probe, os.W_OK | os.X_OK):
+        problems.append(f"channel store {root}: {probe} is not writable")
+    try:
+        free = shutil.disk_usage(probe).free
+    except OSError:
+        free = None
+    if free is not None and free < need + FREE_SPACE_MARGIN:
+        problems.append(
+            f"channel store {root}: {free // 1024} KiB free, the release needs "
+            f"{(need + FREE_SPACE_MARGIN) // 1024} KiB (artifacts plus a margin)"
+        )
+    if root.is_dir():
+        from release.channel.tuf.metadata import INDEX_STUB_SCHEMA, METADATA_DIR
+
+        index_bytes = ChannelStore(root).read_index_bytes()
+        schema_2 = (root / METADATA_DIR).is_dir() or (
+            index_bytes is not None and f'"{INDEX_STUB_SCHEMA}"'.encode() in index_bytes
+        )
+        try:
+            if schema_2:
+                from release.channel.backends.directory import DirectoryBackend
+                from release.channel.tuf.repo import TufStore, all_documents
+
+                tuf_store = TufStore(DirectoryBackend(root))
+                if tuf_store.read_state() is not None:
+                    all_documents(tuf_store)
+            elif index_bytes is not None:
+                model.parse_index(index_bytes)  # garbage: "not a valid channel store"
+                problems.append(
+                    f"channel store {root} is a schema 1 store (index.json v1); "
+                    f"convert it first: release channel migrate --store {root}"
+                )
+        except (ChannelError, DocumentError, OSError) as exc:
+            detail = exc.message if isinstance(exc, ChannelError | DocumentError) else str(exc)
+            problems.append(
+                f"channel store {root} is not a valid channel store ({detail}); "
+                "repair or restore it, or publish to another --out"
+            )
+    return problems

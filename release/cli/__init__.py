@@ -11,9 +11,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from release.cli._output import Output
 from release.errors import ReleaseError
@@ -26,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "release.cli.signing",
     "release.cli.channel",
     "release.cli.setup",
+    "release.cli.doctor",
 )
 COMMANDS: dict[str, str] = {
     "status": "release.cli.info",
@@ -40,6 +45,7 @@ COMMANDS: dict[str, str] = {
     "channel": "release.cli.channel",
     "config": "release.cli.setup",
     "init": "release.cli.setup",
+    "doctor": "release.cli.doctor",
 }
 
 
@@ -136,28 +142,84 @@ def _accept_globals_anywhere(parser: argparse.ArgumentParser) -> None:
             _accept_globals_anywhere(child)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so every ``finally`` (worktrees, temp dirs,
+    the undo of a failed run) runs, as for Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
-    _configure_logging(args.verbose)
-    out = Output(json_mode=args.json)
+    """The ``release`` command. Never lets a traceback out except for a bug of ours
+    (exit 70, with a line saying so); exit codes: :mod:`release.cli.exitcodes`."""
+    from release.cli import exitcodes
+
+    for stream in (sys.stdout, sys.stderr):
+        # Paths that are not UTF-8 print as their bytes, never as an encoding traceback.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) == "strict":
+            reconfigure(errors="surrogateescape")
+    out = Output(json_mode=False)
+    previous = _install_sigterm()
     try:
+        from release.faults import point as fault_point
+
+        fault_point("startup")
+        argv = list(sys.argv[1:] if argv is None else argv)
+        out.json_mode = "--json" in argv
+        parser = build_parser(argv)
+        args = parser.parse_args(argv)
+        _configure_logging(args.verbose)
+        out.json_mode = args.json
         code: int = args.handler(args, out)
+        return code
     except ReleaseError as err:
         out.error(err)
-        return err.exit_code
-    except BrokenPipeError:
-        # `release … | head`: the reader left; not an error worth a traceback.
-        import os
+        return exitcodes.exit_code(err)
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            # `release … | head`: the reader left; not an error worth a traceback.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
+        from release.errors import os_error
 
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
+        out.error(os_error(exc))
+        return exitcodes.FAILED
     except KeyboardInterrupt:
-        out.error(ReleaseError("interrupted"))
-        return 130
-    return code
+        out.error(ReleaseError("interrupted", hint=_INTERRUPTED_HINT))
+        return exitcodes.INTERRUPTED
+    except Terminated:
+        out.error(ReleaseError("terminated (SIGTERM)", hint=_INTERRUPTED_HINT))
+        return exitcodes.TERMINATED
+    except SystemExit:
+        raise
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.write(
+            "error: this is a bug in release-channels (the traceback above); please report it\n"
+            "hint: a release run resumes where it stopped once fixed (docs/failures.md)\n"
+        )
+        return exitcodes.BUG
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+_INTERRUPTED_HINT = (
+    "a release run stopped before its tag changed nothing; after it, run the same "
+    "command again to resume (docs/failures.md#interrupted)"
+)
+
+
+def _install_sigterm() -> Any:
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def _configure_logging(verbosity: int) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from release.cli._output import Output
+from release.cli._paths import output_dir
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,14 +18,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="OS-ARCH",
         help="the slice to build (`any` for builds without targets)",
     )
-    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--tag", help="release tag to stamp (default: the next edge)")
     p.add_argument("--date", metavar="YYYY-MM-DD", help="date for the next edge (default: today)")
     p.set_defaults(handler=cmd_build)
 
     p = sub.add_parser("assemble", help="check and merge slices built on many runners")
     p.add_argument("slices", nargs="+", type=Path, metavar="DIR")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(handler=cmd_assemble)
 
 
@@ -38,6 +39,7 @@ def cmd_build(args: argparse.Namespace, out: Output) -> int:
     from release.errors import UsageError
     from release.versions import StableVersion, parse_date, pep440
 
+    slice_dir = output_dir(args.out, "--out")
     git = Git(args.repo)
     root = git.ensure_repo()
     git = Git(root)
@@ -64,7 +66,6 @@ def cmd_build(args: argparse.Namespace, out: Output) -> int:
         src = Path(tmp) / "src"
         export_tree(git, head, src)
         ctx = BuildContext(version=str(version), pep440=pep440(version), tag=tag)
-        slice_dir = args.out.resolve()
         if slice_dir.exists() and any(slice_dir.iterdir()):
             raise UsageError(f"{slice_dir} is not empty", hint="give each slice a fresh directory")
         arts = run_builds(config.builds, ctx, src=src, out=slice_dir, target=args.target)
@@ -102,9 +103,10 @@ def cmd_assemble(args: argparse.Namespace, out: Output) -> int:
     from release.assemble import assemble
     from release.config import load_config
 
+    dest = output_dir(args.out, "--out")
     root = Git(args.repo).ensure_repo()
     config = load_config(root)
-    merged = assemble(args.slices, args.out.resolve(), expected_targets=all_targets(config.builds))
+    merged = assemble(args.slices, dest, expected_targets=all_targets(config.builds))
     out.result(
         f"assembled {merged.tag}: {len(merged.artifacts)} artifacts from "
         f"{len(merged.targets)} slices ({', '.join(merged.targets)}) into {args.out}",

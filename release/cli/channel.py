@@ -100,12 +100,19 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=cmd_withdraw)
 
     p = sub.add_parser(
-        "refresh", parents=[publisher], help="re-sign the index with a new expiry (schedule it)"
+        "refresh",
+        parents=[publisher],
+        help="re-sign timestamp, snapshot and expiring roles (schedule it daily)",
     )
     p.set_defaults(handler=cmd_refresh)
 
-    p = sub.add_parser("page", parents=[common], help="render the static index.html")
-    p.add_argument("--out", type=Path, help="output file (default: SOURCE/index.html)")
+    p = sub.add_parser(
+        "page",
+        parents=[common],
+        help="render the views: index.html, versions.json, feeds, install scripts",
+    )
+    p.add_argument("--out", type=Path, help="write only the page, to this file")
+    p.add_argument("--base-url", help="where the store is served (absolute links)")
     p.set_defaults(handler=cmd_page)
 
 
@@ -315,23 +322,26 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_page(args: argparse.Namespace, out: Output) -> int:
-    from release.channel.page import render_page
-    from release.channel.store import atomic_write
+    """Regenerate the views of a local store (page, versions.json, feeds, install scripts)."""
+    from release.channel import views
+    from release.channel.store import ChannelStore, atomic_write
 
-    client = _client(args, verify=False, state=False)
-    index = client.index()
-    channels = {n: client.channel(n) for n in index.channels}
-    lines = {(n, e.line): client.line(n, e.line) for n, d in channels.items() for e in d.lines}
-    text = render_page(index, channels, lines, now=client.now)
-    target = args.out
-    if target is None:
-        source = _source(args)
-        if "://" in source:
-            raise UsageError("--out is required when the source is a URL")
-        target = Path(source) / "index.html"
-    atomic_write(target, text.encode("utf-8"))
-    _finish(client, out)
-    out.result(f"wrote {target}", {"page": str(target)})
+    source = _source(args)
+    if "://" in source:
+        raise UsageError(
+            "views are rendered into a local store; --source must be a directory",
+            hint="run it where the store is published from",
+        )
+    store = ChannelStore(Path(source))
+    now = datetime.now(UTC).replace(microsecond=0)
+    view = store.view_input(now, base_url=args.base_url)
+    if args.out is not None:
+        atomic_write(args.out, views.render_views(view)[views.PAGE])
+        out.result(f"wrote {args.out}", {"page": str(args.out)})
+        return 0
+    changed = views.write_views(store.root, views.render_views(view))
+    target = store.root / views.PAGE
+    out.result(f"wrote {target}", {"page": str(target), "changed": changed})
     return 0
 
 
@@ -388,10 +398,22 @@ def _published(out: Output, what: str, result: Any) -> int:
     return 0
 
 
+def _tuf_store(args: argparse.Namespace) -> bool:
+    from release.cli.channel_publish import is_schema_2
+    from release.config import load_config
+
+    config = load_config(args.repo)
+    return is_schema_2(Path(args.store or config.root / config.out))
+
+
 def cmd_withdraw(args: argparse.Namespace, out: Output) -> int:
     from release.channel.model import parse_version
     from release.channel.strictjson import DocumentError
 
+    if _tuf_store(args):
+        from release.cli import channel_publish
+
+        return channel_publish.withdraw(args, out, _is_dev(args))
     config, channel, store = _publisher(args)
     try:
         line = args.line or str(parse_version(channel.kind, args.version).line)
@@ -411,10 +433,15 @@ def cmd_withdraw(args: argparse.Namespace, out: Output) -> int:
             dev=dev,
             expires_in=timedelta(days=args.expires_days),
         )
+        store.render_views(now, signer=signer, channel=channel.name, base_url=channel.publish_url)
     return _published(out, f"withdrew {channel.name} {args.version}", result)
 
 
 def cmd_refresh(args: argparse.Namespace, out: Output) -> int:
+    if _tuf_store(args):
+        from release.cli import channel_publish
+
+        return channel_publish.refresh(args, out, _is_dev(args))
     config, channel, store = _publisher(args)
     now = datetime.now(UTC).replace(microsecond=0)
     dev = _is_dev(args)
@@ -427,6 +454,7 @@ def cmd_refresh(args: argparse.Namespace, out: Output) -> int:
             dev=dev,
             expires_in=timedelta(days=args.expires_days),
         )
+        store.render_views(now, signer=signer, channel=channel.name, base_url=channel.publish_url)
     return _published(out, f"refreshed the index as {channel.name}", result)
 
 

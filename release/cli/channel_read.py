@@ -107,7 +107,16 @@ def register_consumer(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def _source(args: argparse.Namespace) -> str:
     if args.source:
-        return str(args.source)
+        source = str(args.source)
+        try:
+            source.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(
+                f"--source {source.encode('utf-8', 'surrogateescape')!r} is not valid UTF-8",
+                hint="channel sources are named in UTF-8; rename the directory or link to it "
+                "from a UTF-8 path",
+            ) from None
+        return source
     env = os.environ.get("RELEASE_CHANNEL_SOURCE")
     if env:
         return env

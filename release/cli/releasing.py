@@ -30,7 +30,6 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--out",
-        type=Path,
         metavar="DIR",
         help="channel store directory (default: [tool.release] out, dist/channel)",
     )
@@ -122,10 +121,12 @@ def run_options(args: argparse.Namespace, root: Path) -> Any:
     config = load_config(root)
     now = datetime.now(UTC).replace(microsecond=0)
     day = parse_date(args.date) if args.date else None
-    out = args.out if args.out is not None else root / config.out
+    from release.cli._paths import output_dir
+
+    out = output_dir(args.out if args.out is not None else root / config.out, "--out")
     register_secret(args.identity_token)
     opts = RunOptions(
-        out=out.resolve(),
+        out=out,
         now=now,
         day=day,
         sign=args.sign,

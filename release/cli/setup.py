@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "config", help="the effective configuration, each value with where it came from"
     )
+    p.add_argument(
+        "--keys", action="store_true", help="every key the schema knows, with type and default"
+    )
     p.set_defaults(handler=cmd_config)
 
     p = sub.add_parser(
@@ -69,7 +72,34 @@ def render_values(values: Sequence[Any]) -> list[str]:
     return lines
 
 
+def cmd_keys(out: Output) -> int:
+    from release.config import ChannelConfig, ProjectConfig
+    from release.config.schema import reference
+
+    sections = (
+        ("release.toml or [tool.release]", reference(ProjectConfig)),
+        ("channels/NAME.toml", reference(ChannelConfig)),
+    )
+    text: list[str] = []
+    data: dict[str, list[dict[str, str]]] = {}
+    for title, rows in sections:
+        text.append(f"# {title}")
+        current = None
+        for table, key, expected, note in rows:
+            if table != current:
+                current = table
+                if table:
+                    text.append(f"[{table}]")
+            text.append(f"  {key}: {expected}" + (f" ({note})" if note else ""))
+        data[title] = [{"table": t, "key": k, "expected": e, "about": n} for t, k, e, n in rows]
+        text.append("")
+    out.result("\n".join(text).rstrip(), data)
+    return 0
+
+
 def cmd_config(args: argparse.Namespace, out: Output) -> int:
+    if args.keys:
+        return cmd_keys(out)
     from release.adapters.git import Git
     from release.config import effective_values, load_config
 

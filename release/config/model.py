@@ -44,6 +44,14 @@ def _line_name(text: str) -> str | None:
         return None
 
 
+def _url_problem(text: str) -> str | None:
+    if not text.startswith(("https://", "http://")):
+        return "expected an http(s) URL"
+    if "@" in text.split("/", 3)[2]:
+        return "expected no credentials in the URL"
+    return None
+
+
 def _branch_format_problem(text: str) -> str | None:
     if "{minor}" not in text and "{line}" not in text:
         return "expected {minor} or {line} in it"
@@ -108,6 +116,12 @@ class PublishSettings:
 
     target: str = setting("target", Str(choices=PUBLISH_TARGETS), "directory", "store backend")
     pages_branch: str = setting("pages-branch", Str(), "gh-pages", "branch served as pages")
+    url: str | None = setting(
+        "url",
+        Str(check=_url_problem, expected="an http(s) URL without credentials"),
+        None,
+        "where the store is served (absolute links in install.sh and feeds)",
+    )
 
 
 @dataclass(frozen=True)
@@ -152,6 +166,11 @@ class ChannelConfig:
     @property
     def pages_branch(self) -> str:
         return self.publish.pages_branch
+
+    @property
+    def publish_url(self) -> str | None:
+        """``[publish] url`` without a trailing slash, or None."""
+        return self.publish.url.rstrip("/") if self.publish.url else None
 
     def branch_for(self, line: Line) -> str:
         """The branch of a stable line, e.g. ``2.15.x``."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -499,3 +500,37 @@ def effective(obj: Any, table: tuple[str, ...], sources: Mapping[str, str]) -> l
             source = sources.get(v.path, DEFAULT_SOURCE)
             out.append(dataclasses.replace(v, source=source))
     return out + nested
+
+
+def reference(cls: type[Any], table: str = "") -> list[tuple[str, str, str, str]]:
+    """``(table, key, expected, default + doc)`` for every setting of ``cls``, recursively:
+    the reference ``release config --keys`` prints, always in step with the schema."""
+    rows: list[tuple[str, str, str, str]] = []
+    nested: list[tuple[str, str, str, str]] = []
+    defaults = {f.name: f for f in dataclasses.fields(cls)}
+    for key, (attr, spec) in settings_of(cls).items():
+        kind = spec.type
+        sub = f"{table}.{key}" if table else key
+        if isinstance(kind, Table):
+            nested += reference(kind.cls, sub)
+            continue
+        if isinstance(kind, TableMap):
+            nested += reference(kind.cls, f"{sub}.<name>")
+            continue
+        if isinstance(kind, Tables):
+            nested += reference(kind.cls, f"[{sub}]")
+            continue
+        f = defaults[attr]
+        if spec.required:
+            default = "required"
+        elif f.default is None:
+            default = "not set by default"
+        elif f.default is not dataclasses.MISSING and f.default != "":
+            value = kind.dump(f.default)
+            shown = str(value).lower() if isinstance(value, bool) else json.dumps(value)
+            default = f"default {shown}"
+        else:
+            default = ""
+        note = "; ".join(x for x in (spec.doc, default) if x)
+        rows.append((table, key, kind.expected, note))
+    return rows + nested

@@ -94,7 +94,7 @@ def test_sign_then_verify_by_channel_with_a_dev_trust_config(
         "--trust-config",
         tc,
     )
-    assert code == 3
+    assert code == 1
     assert err.splitlines() == [
         f"error: wrong identity: {f}.sigstore.json was signed by 'edge@dev.invalid', "
         "expected 'stable@dev.invalid'"
@@ -103,7 +103,7 @@ def test_sign_then_verify_by_channel_with_a_dev_trust_config(
     root = tmp_path / "trusted_root.json"
     root.write_text(json.dumps(json.loads(dev_sigstore.trust_config.read_text())["trustedRoot"]))
     code, _, err = run("verify", str(f), "--channel", "edge", "--trusted-root", str(root))
-    assert code == 3
+    assert code == 1
     assert err.startswith("error: wrong issuer")
     assert "expected 'https://token.actions.githubusercontent.com'" in err
     code, _, err = run("verify", str(f), "--channel", "edge", "--trusted-root", str(root), "--dev")
@@ -118,11 +118,11 @@ def test_sign_then_verify_by_channel_with_a_dev_trust_config(
         "https://dev.invalid",
         "--offline",
     )
-    assert code == 3
+    assert code == 1
     assert err.startswith("error: untrusted root")
     f.write_bytes(b"tampered")
     code, _, err = run("verify", str(f), "--channel", "edge", "--trust-config", tc)
-    assert code == 3
+    assert code == 1
     assert err.startswith("error: digest mismatch")
 
 
@@ -186,9 +186,84 @@ def test_verify_provenance(run: Run, dev_sigstore: DevInstance, tmp_path: Path) 
         "--trust-config",
         tc,
     )
-    assert code == 3
+    assert code == 1
     assert "extra.bin" in err
     assert err.startswith("error: digest mismatch")
+
+
+def test_verify_a_file_against_a_dsse_statement_as_the_stock_cli_does(
+    run: Run, dev_sigstore: DevInstance, tmp_path: Path
+) -> None:
+    f = _artifact(tmp_path, "app.whl", b"wheel bytes")
+    stray = _artifact(tmp_path, "stray.whl", b"not a subject")
+    statement = build_statement(
+        subjects=[(f.name, hashlib.sha256(f.read_bytes()).hexdigest())],
+        repository="https://github.com/o/r",
+        ref="refs/tags/edge-26.11.1",
+        commit="c" * 40,
+        version="edge-26.11.1",
+        channel="edge",
+        builder_id="test",
+        invocation_id="1",
+        started=datetime(2026, 11, 25, tzinfo=UTC),
+        finished=datetime(2026, 11, 25, tzinfo=UTC),
+    )
+    dsse = tmp_path / "app.intoto.sigstore.json"
+    with open_signer(dev_sigstore.setup(EDGE_DEV), EDGE_DEV) as signer:
+        signer.sign_statement(statement, dsse)
+    tc = str(dev_sigstore.trust_config)
+    common = ("--bundle", str(dsse), "--channel", "edge", "--trust-config", tc)
+    code, out, err = run("verify", str(f), *common)
+    assert (code, out) == (0, f"OK: {f} signed by edge@dev.invalid (issuer https://dev.invalid)\n")
+    code, _, err = run("verify", str(stray), *common)
+    assert code != 0
+    assert err.startswith("error: digest mismatch: ")
+    assert "is not a subject of the in-toto statement" in err
+    stock = ("--cert-identity", "edge@dev.invalid", "--cert-oidc-issuer", "https://dev.invalid")
+    assert (
+        _stock(
+            dev_sigstore.trust_config, "verify", "identity", str(f), "--bundle", str(dsse), *stock
+        ).returncode
+        == 0
+    )
+    assert (
+        _stock(
+            dev_sigstore.trust_config,
+            "verify",
+            "identity",
+            str(stray),
+            "--bundle",
+            str(dsse),
+            *stock,
+        ).returncode
+        != 0
+    )
+
+
+def test_trust_config_and_trusted_root_are_told_apart(
+    run: Run, dev_sigstore: DevInstance, tmp_path: Path
+) -> None:
+    f = _artifact(tmp_path)
+    with open_signer(dev_sigstore.setup(EDGE_DEV), EDGE_DEV) as signer:
+        signer.sign_files([f])
+    tc = dev_sigstore.trust_config
+    root = tmp_path / "trusted_root.json"
+    root.write_text(json.dumps(json.loads(tc.read_text())["trustedRoot"]))
+    who = ("--identity", "edge@dev.invalid", "--issuer", "https://dev.invalid")
+    code, _, err = run("verify", str(f), *who, "--trusted-root", str(tc))
+    assert code == 2
+    assert err.splitlines() == [
+        f"error: {tc} is a Sigstore ClientTrustConfig, not a trusted root",
+        f"hint: pass it with --trust-config {tc}",
+    ]
+    code, _, err = run("verify", str(f), *who, "--trust-config", str(root))
+    assert code == 2
+    assert (
+        err.splitlines()[0] == f"error: {root} is a Sigstore trusted root, not a ClientTrustConfig"
+    )
+    assert err.splitlines()[1] == f"hint: pass it with --trusted-root {root}"
+    assert run("verify", str(f), *who, "--trusted-root", str(root))[0] == 0
+    assert run("verify", str(f), *who, "--trust-config", str(tc))[0] == 0
 
 
 def test_usage_and_token_errors(run: Run, tmp_path: Path) -> None:
@@ -282,5 +357,5 @@ def test_line_templated_signers_need_the_line(run: Run, project: Path, tmp_path:
     code, out, err = run(*verify, "--line", "2.15")
     assert code == 0, err
     code, _, err = run(*verify, "--line", "2.14")
-    assert code == 3
+    assert code == 1
     assert err.startswith("error: wrong identity")

@@ -23,6 +23,7 @@ from release.adapters.sigstore import (
     verify_file,
     verify_provenance,
 )
+from release.cli.exitcodes import exit_code
 from release.config import Identity
 from release.errors import ConfigError, SigningError, VerificationError
 from release.logging import redact
@@ -125,9 +126,19 @@ def test_provenance_dsse_round_trip(
         verify_provenance(out, [stray], dev_identity, trust_config=dev_sigstore.trust_config)
     with pytest.raises(VerificationError, match=r"^wrong identity"):
         verify_provenance(out, files, STABLE_DEV, trust_config=dev_sigstore.trust_config)
-    # An artifact bundle is not provenance, and provenance is not an artifact bundle.
+    # As the stock CLI: a file verifies against a DSSE statement naming it as a subject,
+    # never against one that does not; store documents take message signatures only.
+    verify_file(files[0], out, dev_identity, trust_config=dev_sigstore.trust_config)
+    with pytest.raises(VerificationError, match=r"^digest mismatch: .*stray\.bin .*not a subject"):
+        verify_file(stray, out, dev_identity, trust_config=dev_sigstore.trust_config)
     with pytest.raises(VerificationError, match=r"^malformed bundle .*is a DSSE attestation"):
-        verify_file(files[0], out, dev_identity, trust_config=dev_sigstore.trust_config)
+        verify_bytes(
+            files[0].read_bytes(),
+            out.read_bytes(),
+            dev_identity,
+            trust_config=dev_sigstore.trust_config,
+        )
+    # A provenance bundle is not an artifact bundle.
     with open_signer(dev_sigstore.setup(dev_identity), dev_identity) as signer:
         (artifact_bundle,) = signer.sign_files(files[:1])
     with pytest.raises(VerificationError, match=r"^malformed bundle .*not a DSSE provenance"):
@@ -182,7 +193,7 @@ def test_bad_inputs_are_rejected_with_one_clear_line(
     with pytest.raises(VerificationError, match=expected) as info:
         verify_file(artifact, bundle, identity, trust_config=dev_sigstore.trust_config)
     assert "\n" not in str(info.value)
-    assert info.value.exit_code == 3
+    assert exit_code(info.value) == 1  # verification failed
 
 
 def test_foreign_root_is_untrusted(signed: tuple[Path, Path], tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from release.channel.backends.directory import LOCK_NAME, DirectoryBackend, Lock
 from release.errors import ChannelError
+from release.files import temp_name
 from tests.backends.contract import BackendContract
 
 
@@ -34,7 +35,7 @@ def test_list_skips_lock_temp_files_and_git(tmp_path: Path) -> None:
     (tmp_path / ".git" / "objects").mkdir(parents=True)
     (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/gh-pages\n")
     (tmp_path / "channels").mkdir()
-    (tmp_path / "channels" / ".v1.json.123.456.789.tmp").write_bytes(b"partial")
+    temp_name(tmp_path / "channels" / "v1.json").write_bytes(b"partial")  # release.files
     (tmp_path / ".nojekyll").touch()
     assert list(b.list()) == [".nojekyll", "index.json"]
 

@@ -141,11 +141,12 @@ def test_verify_download_check(run: Any, source: Path, tmp_path: Path) -> None:
     assert (code, out) == (3, "unknown: 9.9.9 is not a release of channel stable (no line 9.9)\n")
 
 
-def test_refusals_exit_3_with_error_and_hint(run: Any, source: Path) -> None:
+def test_refusals_exit_1_with_error_and_hint(run: Any, source: Path) -> None:
+    # An attack refused exits 1; a check that could not decide says "unknown" (3).
     assert run("verify", "--source", str(source))[0] == 0  # state now holds index v4
     shutil.copy(source / "index/v3.json", source / "index.json")
     code, out, err = run("latest", "--source", str(source))
-    assert (code, out) == (3, "")
+    assert (code, out) == (1, "")
     assert err == (
         "error: index version 3 is older than version 4 seen before (rollback)\n"
         "hint: the source serves an old index; refusing\n"
@@ -257,7 +258,7 @@ def test_page_in_headless_chromium(run: Any, source: Path, tmp_path: Path) -> No
     line = store.read_line(doc, "2.14")
     assert line is not None
     art = line.release("2.14.1").artifacts[0]  # type: ignore[union-attr]
-    assert f"<code>{art.sha256}</code>" in dom
+    assert f'<code class="sha">{art.sha256}</code>' in dom
     assert (
         f"release verify {art.name} --bundle {art.name}.sigstore.json --identity "
         f"{STABLE_ID.identity} --issuer {STABLE_ID.issuer}"
@@ -266,3 +267,17 @@ def test_page_in_headless_chromium(run: Any, source: Path, tmp_path: Path) -> No
     assert "<script>alert(1)</script>" not in dom
     assert dom.count('class="artifact"') == 2 * 3 + 1
     assert EDGE.name in dom
+
+
+def test_a_source_url_with_credentials_is_refused_and_never_shown(
+    run: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    for command in (("latest",), ("check", "2.15.0"), ("verify",)):
+        code, out, err = run(*command, "--source", "https://bob:hunter2@example.com/channel")
+        assert code == 2, err
+        assert out == ""
+        assert err.startswith("error: refusing a channel source URL with credentials")
+        assert "hunter2" not in err + caplog.text
+        assert "bob" not in err + caplog.text
+    assert not (tmp_path / "client-state").exists()

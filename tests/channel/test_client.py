@@ -493,6 +493,12 @@ def test_http_source_on_loopback(world: World, tmp_path: Path) -> None:
             check_url(bad)
     assert check_url("https://example.com/channel/").hostname == "example.com"
     assert check_url("http://[::1]:8000/").hostname == "::1"
+    for secret in ("https://bob:hunter2@example.com/c", "http://tok3n@127.0.0.1:8000/"):
+        with pytest.raises(UsageError) as info:
+            check_url(secret)
+        assert "credentials" in info.value.message
+        assert "hunter2" not in str(info.value) + str(info.value.hint)
+        assert "tok3n" not in str(info.value) + str(info.value.hint)
 
 
 def test_redirect_off_loopback_is_refused() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import release.cli as cli
-from release.adapters.sigstore import open_signer
+from release.adapters.sigstore import open_signer, verify_file
 from release.channel.client import Anchor, ChannelClient, StateFile
 from release.channel.fetch import DirectoryFetcher
 from release.channel.model import Release, Source
@@ -237,6 +237,23 @@ def test_cli_withdraw_and_refresh_sign_new_documents(
         ["--repo", str(repo), "channel", "withdraw", "2.15.0", "--reason", "loses data", *sign]
     )
     assert (code, capsys.readouterr().out) == (0, "withdrew stable 2.15.0: published; index v4\n")
+    # The views follow every change: the page, the feed, versions.json (signed by stable).
+    assert "Withdrawn" in (root / "index.html").read_text()
+    assert "loses data" in (root / "index.html").read_text()
+    assert "loses data" in (root / "channels" / "stable" / "feed.xml").read_text()
+    versions = root / "channels" / "stable" / "versions.json"
+    assert json.loads(versions.read_text())["stable"] == "stable-2.14.0"
+    merged = json.loads((root / "versions.json").read_text())
+    assert (merged["stable-2.14"], merged["edge"]) == ("stable-2.14.0", "edge-26.11.1")
+    assert "stable-2.15" not in merged  # its only release is withdrawn
+    verify_file(
+        versions,
+        versions.with_name("versions.json.sigstore.json"),
+        STABLE_DEV,
+        trust_config=dev_sigstore.trust_config,
+    )
+    install = (root / "channels" / "stable" / "install.sh").read_text()
+    assert "LATEST='2.14.0'" in install
     assert cli.main(["--repo", str(repo), "channel", "refresh", *sign]) == 0
     assert capsys.readouterr().out == "refreshed the index as stable: published; index v5\n"
     read = [
@@ -252,3 +269,58 @@ def test_cli_withdraw_and_refresh_sign_new_documents(
     assert cli.main(["channel", "check", "2.15.0", *read]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[1:] == ["2.14.0", "2.15.0 was withdrawn: loses data; use 2.14.0"]
+
+
+def test_the_pages_verify_command_works_as_shown(
+    signed_store: tuple[Path, datetime], dev_sigstore: DevInstance, tmp_path: Path
+) -> None:
+    import html
+    import re
+    import shlex
+    import subprocess
+    import sys
+
+    root, now = signed_store
+    release_dir = root / "releases" / "stable-2.15.0"
+    # what `release edge --sign dev` publishes next to the bundles
+    (release_dir / "dev-trust-config.json").write_bytes(dev_sigstore.trust_config.read_bytes())
+    ChannelStore(root).render_views(now)
+    page = (root / "index.html").read_text()
+    assert "dev signatures: not trusted" in page
+    row = re.search(
+        r'<tr class="download" data-channel="stable" data-line="" '
+        r'data-name="demo-stable-2.15.0-linux-amd64.tar.gz">(.*?)</tr>',
+        page,
+    )
+    assert row is not None
+    links = [html.unescape(h) for h in re.findall(r'href="([^"#]+)"', row[1])]
+    commands = [html.unescape(c) for c in re.findall(r"<pre><code>(.*?)</code></pre>", row[1])]
+    assert len(commands) == 2
+    assert "--trust-config dev-trust-config.json" in commands[1]
+    work = tmp_path / "downloaded"
+    work.mkdir()
+    for link in links:  # what a user downloads by following the row's links
+        (work / link.rsplit("/", 1)[-1]).write_bytes((root / link).read_bytes())
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "release").write_text(
+        f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m release "$@"\n'
+    )
+    (shim / "release").chmod(0o755)
+    env = {
+        "PATH": f"{shim}:/usr/bin:/bin",
+        "PYTHONPATH": str(Path(__file__).parents[2]),
+        "HOME": str(tmp_path),
+    }
+    for command in commands:
+        proc = subprocess.run(
+            ["sh", "-c", command], cwd=work, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 0, (command, proc.stdout, proc.stderr)
+    # and the same command refuses a file that is not the released one
+    (work / "demo-stable-2.15.0-linux-amd64.tar.gz").write_bytes(b"tampered")
+    proc = subprocess.run(
+        ["sh", "-c", commands[1]], cwd=work, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode != 0
+    assert "digest mismatch" in proc.stderr

@@ -50,7 +50,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
         ),
         (
             {"channels/edge.toml": "publish = 'pages'\n"},
-            "error: channels/edge.toml: publish: expected a table (target, pages-branch), "
+            "error: channels/edge.toml: publish: expected a table (target, pages-branch, url), "
             'got string "pages"',
         ),
         (
@@ -127,3 +127,20 @@ def test_config_prints_values_with_their_sources(
     }
     assert values["project"]["source"] == "default (the directory name)"
     assert values["channels.edge.signer"] == {"value": None, "source": "default"}
+
+
+def test_config_keys_is_the_schema(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--repo", str(repo.path), "config", "--keys")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "# channels/NAME.toml" in lines
+    assert "[[build]]" in lines
+    assert "[support.lines.<name>]" in lines
+    assert any(line.startswith("  changelog-commit: true or false (") for line in lines)
+    assert any(
+        line.startswith("  branch-format: ") and 'default "{major}.{minor}.x"' in line
+        for line in lines
+    )
+    data = json.loads(run(capsys, "--repo", str(repo.path), "--json", "config", "--keys")[1])
+    keys = {(row["table"], row["key"]) for row in data["channels/NAME.toml"]}
+    assert {("", "tag-format"), ("signer", "identity"), ("publish", "target")} <= keys

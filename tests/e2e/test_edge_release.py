@@ -105,7 +105,7 @@ def test_edge_release_end_to_end(project: Repo) -> None:
         "--trust-config",
         str(trust),
     )
-    assert wrong.returncode == 3, wrong.stderr
+    assert wrong.returncode == 1, wrong.stderr
     prov = run_release(
         project,
         "verify",

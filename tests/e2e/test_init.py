@@ -13,7 +13,7 @@ import pytest
 
 from release.cli import main
 from tests.helpers.gitrepo import Repo
-from tests.helpers.linkerd import LinkerdHistory, build_linkerd_history
+from tests.helpers.linkerd import LinkerdHistory, add_stray_edge, build_linkerd_history
 
 REQUIRE_LINTERS = os.environ.get("RELEASE_REQUIRE_WORKFLOW_LINTERS") == "1"
 PIN = "release-channels/release-channels@" + "ab" * 20
@@ -234,3 +234,25 @@ def test_written_workflows_pass_actionlint_and_zizmor(
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_init_lists_anomalous_tags_in_ignore_tags(
+    linkerd: LinkerdHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stray = add_stray_edge(linkerd)
+    repo = str(linkerd.path)
+    code, out, err = run(capsys, "--repo", repo, "init", "--action", PIN)
+    assert code == 0, err
+    assert "anomalous tags (not counted as releases):" in out
+    assert f"  {stray}: a lightweight tag amid annotated releases" in out
+    config = (linkerd.path / "release.toml").read_text()
+    assert f'[history]\nignore-tags = [\n  "{stray}",  # a lightweight tag' in config
+    code, out, err = run(capsys, "--repo", repo, "--json", "status", "--date", "2026-01-20")
+    assert code == 0, err
+    status = json.loads(out)
+    assert status["edge"]["latest"]["tag"] == "edge-26.1.2"
+    assert [(a["tag"], a["explicit"]) for a in status["anomalies"]] == [(stray, True)]
+    code, out, err = run(capsys, "--repo", repo, "changelog", "edge-26.1.1")
+    assert code == 0, err
+    assert "year rollover fix" in out
+    assert "change 8 for december" not in out  # the range starts at edge-25.12.8

@@ -15,6 +15,7 @@ import pytest
 from tuf.api.exceptions import RepositoryError
 
 from release.cli import main
+from tests.helpers.project import tree_digest
 from tests.helpers.stablerepo import StableRepo, make_stable_repo
 from tests.helpers.tufcheck import TufReader
 
@@ -116,12 +117,16 @@ def test_lines_points_and_a_backport(tmp_path: Path, capsys: pytest.CaptureFixtu
     sr.repo.commit("line-only: five", files={"five.txt": "2.14 version\n"})
     sr.repo.git("checkout", "-q", "main")
     before, index_bytes = sr.repo.snapshot(), (out / "metadata/timestamp.json").read_bytes()
+    store_before = tree_digest(out)
     code, data = _release(capsys, sr, out, "backport", "2.14", "--pick", "#5")
     assert code == 1
     assert data["kind"] == "CherryPickConflict"
     assert sr.repo.snapshot() == before
     assert (out / "metadata/timestamp.json").read_bytes() == index_bytes
-    assert not (out / ".release-work" / "stable-2.14" / "journal.json").exists()
+    # the failed run removed what it made, and only that: earlier records are all kept
+    # (docs/failures.md#records)
+    assert tree_digest(out) == store_before
+    assert (out / ".release-work" / "stable-2.14" / "done" / "stable-2.14.1.json").is_file()
 
 
 def test_rerun_is_a_no_op_and_new_picks_make_a_new_release(
@@ -257,7 +262,7 @@ def test_a_point_after_the_cut_is_not_the_cut_again(
     out = tmp_path / "out"
     assert _release(capsys, sr, out, "cut", "--line", "2.14")[1]["tag"] == "stable-2.14.0"
     code, data = _release(capsys, sr, out, "point", "2.14")
-    assert code == 1
+    assert code == 4  # a precondition
     assert "nothing new on 2.14.x since stable-2.14.0" in data["error"]
     # commits pushed to the line by hand make a point release without picks
     sr.repo.git("checkout", "-q", "2.14.x")

@@ -78,7 +78,7 @@ def test_preflight_problems_as_json(
     code, data, err = _run(
         capsys, sr, tmp_path, "backport", "2.16", "--pick", "deadbeef", "--pick", "#77"
     )
-    assert code == 1
+    assert code == 4  # preconditions (docs/failures.md#exit-codes)
     assert data["kind"] == "PreflightError"
     problems = "\n".join(data["problems"])
     assert "line 2.16 does not exist" in problems

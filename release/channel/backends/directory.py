@@ -27,8 +27,8 @@ from release.files import create_once, write_atomic
 
 # Not part of the published store: leave it out of a pages branch.
 LOCK_NAME = ".release-channels.lock"
-# release.files temp names: .<name>.<pid>.<thread>.<ns>.tmp
-_TEMP = re.compile(r"^\..+\.\d+\.\d+\.\d+\.tmp$")
+# release.files temp names: .<name>.rc-<pid>-<thread>-<ns>.tmp (release.files.partial_pid)
+_TEMP = re.compile(r"^\..+\.rc-\d+(?:-\d+)*\.tmp$")
 _SKIP_DIRS = frozenset({".git", ".release-work"})
 
 

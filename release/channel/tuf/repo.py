@@ -30,9 +30,9 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from securesystemslib.signer._signer import Signer
 from tuf.api._payload import Root, Snapshot, TargetFile, Targets, Timestamp
@@ -48,6 +48,9 @@ from release.channel.tuf import metadata as tm
 from release.channel.tuf.metadata import Expiry, serialize
 from release.config import ChannelConfig, Identity
 from release.errors import ChannelError, ConfigError, VerificationError
+
+if TYPE_CHECKING:
+    from release.channel.views import ViewInput
 
 log = logging.getLogger(__name__)
 Raw = dict[str, Any]
@@ -236,6 +239,43 @@ class TufStore:
             if found is not None:
                 out[name] = {e["line"] for e in found[1]["lines"]}
         return out
+
+    def orphans(self) -> list[str]:
+        """Keys a crashed or losing publisher left: metadata versions above what the
+        snapshot lists, and documents above the versions the metadata reaches. Older
+        versions are history (clients may still be reading them) and are not listed."""
+        state = self.read_state()
+        if state is None or state.timestamp is None or state.snapshot is None:
+            return []
+        listed = {n.removesuffix(".json"): m.version for n, m in state.snapshot.signed.meta.items()}
+        listed["snapshot"] = state.snapshot.signed.version
+        found: list[str] = []
+        for key in self.backend.list(f"{tm.METADATA_DIR}/"):
+            head, _, rest = key.removeprefix(f"{tm.METADATA_DIR}/").partition(".")
+            role = rest.removesuffix(".json")
+            if not head.isdigit() or role in ("root", "targets"):
+                continue  # root and targets come from the maintainers, never orphaned
+            if role not in listed or int(head) > listed[role]:
+                found.append(key)
+        reached: dict[str, int] = {}  # document directory -> current version
+        for name in listed:
+            if "." in name or name in ("snapshot", "targets"):
+                continue
+            current = self.channel_document(state, name)
+            if current is None:
+                continue
+            doc = current[1]
+            reached[f"channels/{name}"] = doc["version"]
+            for entry in doc["lines"]:
+                pin = entry["document"]
+                reached[pin["path"].rsplit("/", 1)[0]] = pin["version"]
+        for key in self.backend.list("channels/"):
+            folder, _, leaf = key.rpartition("/")
+            if not (leaf.startswith("v") and leaf.endswith(".json") and leaf[1:-5].isdigit()):
+                continue
+            if folder not in reached or int(leaf[1:-5]) > reached[folder]:
+                found.append(key)
+        return sorted(found)
 
     # --- trust installation ----------------------------------------------------
 
@@ -795,61 +835,59 @@ def stub_is_current(data: bytes) -> bool:
         return False
 
 
-def current_documents(
-    store: TufStore, now: datetime
-) -> tuple[
-    model.Index, dict[str, model.ChannelDocument], dict[tuple[str, str], model.LineDocument]
-]:
-    """The documents the store's metadata lists now, as the v1 models (for the page).
+def view_input(store: TufStore, now: datetime, *, base_url: str | None = None) -> ViewInput:
+    """What the views are rendered from: the channel documents the metadata lists, and
+    the line documents of live (not EOL) lines plus the line of each channel's latest.
 
-    The ``Index`` is a view (never published): its version and expiry are the
-    timestamp's. Raises :class:`ChannelError`.
+    Raises :class:`ChannelError` on a store without a published channel.
     """
+    from release.channel.views import ViewInput
+
+    channels, lines = all_documents(store, live_only=True)
+    if not channels:
+        raise ChannelError("the store has no published channel yet")
+    project = next(iter(channels.values())).project
+    return ViewInput(project, channels, lines, now, base_url=base_url)
+
+
+def all_documents(
+    store: TufStore, *, live_only: bool = False
+) -> tuple[dict[str, model.ChannelDocument], dict[tuple[str, str], model.LineDocument]]:
+    """The channel and line documents the metadata lists now (``live_only``: the line
+    documents of lines not EOL, plus the line of each channel's latest)."""
     state = store._state_or_fail()
     delegations = state.targets.signed.delegations
     channels: dict[str, model.ChannelDocument] = {}
     lines: dict[tuple[str, str], model.LineDocument] = {}
-    entries: dict[str, model.ChannelEntry] = {}
     for name in sorted((delegations.roles or {}) if delegations else {}):
         found = store.channel_document(state, name)
         if found is None:
             continue
-        path, raw = found
-        doc = model.ChannelDocument.from_dict(raw, path)
-        channels[name] = doc
-        data = sj.dumps(raw)
-        entries[name] = model.channel_entry_dict(
-            raw, model.pin_for(path, doc.version, data), doc.signer
-        )
+        doc = channels[name] = model.ChannelDocument.from_dict(found[1], found[0])
         for e in doc.lines:
-            line_found = store.line_document(raw, e.line)
+            if live_only and e.support.phase == "eol" and e.latest != doc.latest:
+                continue
+            line_found = store.line_document(found[1], e.line)
             if line_found is not None:
                 lines[(name, e.line)] = model.LineDocument.from_dict(line_found[1], line_found[0])
-    ts = state.timestamp
-    if not channels or ts is None:
-        raise ChannelError("the store has no published channel yet")
-    generated = min(now, ts.signed.expires - timedelta(seconds=1))
-    index = model.Index(
-        project=next(iter(channels.values())).project,
-        version=ts.signed.version,
-        generated_at=generated,
-        expires=ts.signed.expires,
-        signer=next(iter(channels.values())).signer,
-        published_by=next(iter(channels)),
-        channels=entries,
-    )
-    return index, channels, lines
+    return channels, lines
 
 
-def write_page(store: TufStore, out: Path, now: datetime) -> Path:
-    """Render ``index.html`` into the store directory ``out`` from the current documents."""
-    from release.channel.page import render_page
-    from release.files import write_atomic
+def render_views(
+    store: TufStore,
+    out: Path,
+    now: datetime,
+    *,
+    signer: Any = None,
+    channel: str | None = None,
+    base_url: str | None = None,
+) -> list[str]:
+    """Regenerate the views (page, versions.json, feeds, install scripts) of the store
+    directory ``out`` from what the TUF metadata lists. Returns the paths written."""
+    from release.channel import views
 
-    index, channels, lines = current_documents(store, now)
-    target = out / "index.html"
-    write_atomic(target, render_page(index, channels, lines, now=now).encode("utf-8"))
-    return target
+    files = views.render_views(view_input(store, now, base_url=base_url))
+    return views.write_views(out, files, signer=signer, channel=channel)
 
 
 def timestamp_version(store_dir: Path) -> int:

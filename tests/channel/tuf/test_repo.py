@@ -11,7 +11,7 @@ from tuf.api.metadata import Metadata
 from release.channel import model
 from release.channel.backends import SwapConflict
 from release.channel.tuf import metadata as tm
-from release.channel.tuf.repo import TufStore, current_documents
+from release.channel.tuf.repo import TufStore, all_documents
 from release.errors import ChannelError, VerificationError
 from tests.helpers.tufrepo import Ed25519Store
 
@@ -195,7 +195,7 @@ def test_a_crash_before_the_swap_leaves_the_previous_state(s: Ed25519Store) -> N
     )
     assert result.changed
     assert result.snapshot_version == 3
-    _, _, lines = current_documents(s.store, s.later(2))
+    _, lines = all_documents(s.store)
     assert [r.version for r in lines[("edge", "26.11")].releases] == ["26.11.1", "26.11.2"]
 
 
@@ -231,7 +231,7 @@ def test_a_lost_swap_rebuilds_and_loses_nothing(s: Ed25519Store) -> None:
         identity=s.identities["edge"],
     )
     assert result.attempts == 2
-    _, channels, _lines = current_documents(s.store, s.later(3))
+    channels, _lines = all_documents(s.store)
     assert channels["stable"].latest == "2.15.1"
     assert channels["edge"].latest == "26.11.2"
     state = s.store.read_state()
@@ -259,7 +259,7 @@ def test_concurrent_publishers_lose_nothing(s: Ed25519Store) -> None:
     for t in threads:
         t.join()
     assert not errors, errors
-    _, channels, lines = current_documents(s.store, s.later(10))
+    channels, lines = all_documents(s.store)
     assert len(lines[("edge", "26.11")].releases) == 4
     assert len(lines[("stable", "2.15")].releases) == 4
     assert channels["stable"].latest == "2.15.3"
@@ -300,7 +300,7 @@ def test_withdraw_and_refresh(s: Ed25519Store) -> None:
         signer=s.keys["stable"],
         identity=s.identities["stable"],
     )
-    _, channels, lines = current_documents(s.store, s.later(2))
+    channels, lines = all_documents(s.store)
     assert channels["stable"].latest == "2.15.0"
     r = lines[("stable", "2.15")].release("2.15.1")
     assert r is not None
