@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "release.cli.channel",
     "release.cli.setup",
     "release.cli.doctor",
+    "release.cli.trust",
 )
 COMMANDS: dict[str, str] = {
     "status": "release.cli.info",
@@ -46,6 +47,7 @@ COMMANDS: dict[str, str] = {
     "config": "release.cli.setup",
     "init": "release.cli.setup",
     "doctor": "release.cli.doctor",
+    "trust": "release.cli.trust",
 }
 
 

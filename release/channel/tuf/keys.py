@@ -341,6 +341,7 @@ class BytesSigner(Protocol):
     """An open Sigstore signing context (``release.adapters.sigstore.ReleaseSigner``)."""
 
     identity: Identity
+    trust_config_path: Path | None
 
     def sign_bytes(self, data: bytes, label: str = ...) -> str: ...
 

@@ -1,0 +1,246 @@
+"""``release trust init|rotate|sign|show``: the root of trust of the project's channels.
+
+``init`` makes root v1 and the top-level targets v1 from ``channels/trust.toml`` (the
+maintainers, threshold, expiry) and ``channels/*.toml`` (each channel's signer), signed
+by the caller, who must be one of the maintainers; ``rotate`` makes the next versions
+after ``trust.toml`` or the channels changed. A root counts only once a threshold of
+the OLD and of the NEW maintainers signed it: other maintainers add their signature
+with ``sign``. Real roots go to ``channels/root.json`` and ``channels/tuf/`` (commit
+them; the publisher copies them into the store). With ``--sign dev`` everything is
+made on the local dev instance, inside the store (``--store``), for offline use.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from release.cli._output import Output
+from release.errors import UsageError, VerificationError
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("trust", help="the channels' root of trust (TUF root and targets)")
+    trust_sub = p.add_subparsers(dest="trust_command", required=True, metavar="COMMAND")
+    signing = argparse.ArgumentParser(add_help=False)
+    signing.add_argument(
+        "--sign",
+        choices=("sigstore", "staging", "trust-config", "dev"),
+        default="sigstore",
+        help="Sigstore instance to sign with (dev: the local one, into --store)",
+    )
+    signing.add_argument("--trust-config", type=Path, help="Sigstore ClientTrustConfig JSON")
+    signing.add_argument("--identity-token", help="OIDC token (else ambient credentials)")
+    signing.add_argument("--store", type=Path, help="with --sign dev: the channel store")
+    for name, text in (
+        ("init", "root v1 and targets v1 from channels/trust.toml and channels/*.toml"),
+        ("rotate", "the next root (and targets) after trust.toml or the channels changed"),
+        ("sign", "add your signature to the newest root and targets"),
+    ):
+        cmd = trust_sub.add_parser(name, parents=[signing], help=text)
+        cmd.set_defaults(handler=cmd_trust)
+    show = trust_sub.add_parser("show", help="the root chain and who holds each role")
+    show.add_argument("--store", type=Path, help="show a store's roots instead")
+    show.set_defaults(handler=cmd_show)
+
+
+def _setup(args: argparse.Namespace) -> Any:
+    from release.adapters.sigstore import SigningSetup
+
+    if args.sign == "trust-config" and args.trust_config is None:
+        raise UsageError("--sign trust-config needs --trust-config FILE")
+    return SigningSetup(
+        mode=args.sign,
+        trust_config=args.trust_config if args.sign == "trust-config" else None,
+        identity_token=args.identity_token,
+    )
+
+
+def cmd_trust(args: argparse.Namespace, out: Output) -> int:
+    from release.config import load_config
+    from release.trust_config import channels_dir_of, load_trust
+
+    config = load_config(args.repo)
+    channels_dir = channels_dir_of(config.root)
+    trust_cfg = load_trust(channels_dir)
+    if args.sign == "dev":
+        return _dev(args, out, config, trust_cfg)
+    return _real(args, out, config, trust_cfg, channels_dir)
+
+
+def _dev(args: argparse.Namespace, out: Output, config: Any, trust_cfg: Any) -> int:
+    """Everything on the local dev instance, straight into the store."""
+    from release.adapters.devsigstore import DEV_ISSUER
+    from release.channel.backends.directory import DirectoryBackend
+    from release.channel.tuf import keys
+    from release.channel.tuf import trust as tt
+    from release.channel.tuf.repo import TufStore
+    from release.config import Identity
+
+    if args.trust_command == "sign":
+        raise UsageError("dev roots are signed when they are made", hint="use init or rotate")
+    root = Path(args.store or config.root / config.out)
+    root.mkdir(parents=True, exist_ok=True)
+    store = TufStore(DirectoryBackend(root))
+    if args.trust_command == "init" and store.root() is not None:
+        raise UsageError(f"{root} already has a root", hint="use `release trust rotate`")
+    channels = [c for c in config.channels.values() if c.dev_signer is not None]
+    lines = store.lines_of({c.name for c in channels})
+    holders = trust_cfg.holders(True).identities
+    now = datetime.now(UTC).replace(microsecond=0)
+    setup = _setup(args)
+    with keys.open_signer(setup, Identity(holders[0].identity, DEV_ISSUER)) as signer:
+        want = tt.desired(channels, trust_cfg, dev=True, trust=signer.trust, lines=lines)
+        path = signer._signer.trust_config_path
+        assert path is not None  # dev signing always writes its trust config
+        with tt.dev_maintainers(path) as maintainers:
+            changed = tt.ensure_dev_trust(store, want, holders, maintainers, now)
+    current = store.root()
+    assert current is not None
+    version = current.signed.version
+    out.result(
+        f"dev root v{version} in {root / 'metadata'} "
+        f"({'new' if changed else 'unchanged'}); consumers: --root {root / 'metadata/1.root.json'}",
+        {"root_version": version, "changed": changed, "store": str(root)},
+    )
+    return 0
+
+
+def _real(
+    args: argparse.Namespace, out: Output, config: Any, trust_cfg: Any, channels_dir: Path
+) -> int:
+    from tuf.api._payload import Root, Targets
+    from tuf.api.metadata import Metadata
+
+    from release.channel.tuf import keys
+    from release.channel.tuf import trust as tt
+    from release.channel.tuf.metadata import serialize
+
+    roots = tt.repo_roots(channels_dir)
+    if args.trust_command == "init" and roots:
+        raise UsageError(
+            f"{channels_dir / tt.REPO_DIR} already holds root v{len(roots)}",
+            hint="change channels/trust.toml and run `release trust rotate`",
+        )
+    if args.trust_command != "init" and not roots:
+        raise UsageError("no root yet", hint="run `release trust init` first")
+    now = datetime.now(UTC).replace(microsecond=0)
+    setup = _setup(args)
+    with keys.open_signer(setup, None) as signer:
+        me = signer.identity
+        trust = signer.trust
+        want = tt.desired(
+            [c for c in config.channels.values() if c.signer is not None],
+            trust_cfg,
+            dev=False,
+            trust=trust,
+        )
+        prev = tt.parse_root(roots[-1], "root").signed if roots else None
+        targets_bytes = tt.repo_targets(channels_dir)
+        old_targets: Metadata[Targets] | None = (
+            Metadata[Targets].from_bytes(targets_bytes) if targets_bytes else None
+        )
+        prev_targets = old_targets.signed if old_targets else None
+        root_md: Metadata[Root] | None
+        targets_md: Metadata[Targets] | None
+        if args.trust_command == "sign":
+            root_md = tt.parse_root(roots[-1], "root")
+            targets_md = old_targets
+        else:
+            root_md = (
+                tt.next_root(prev, want, now)
+                if prev is None or not tt.root_matches(prev, want)
+                else None
+            )
+            targets_md = (
+                tt.next_targets(prev_targets, want, now)
+                if root_md is not None
+                or prev_targets is None
+                or not tt.targets_matches(prev_targets, want)
+                else None
+            )
+            if root_md is None and targets_md is None:
+                out.result("trust.toml and the channels match the newest root: nothing to do", {})
+                return 0
+        holders = {k.keyid for k in want.root_keys}
+        if prev is not None:
+            holders |= set(prev.roles["root"].keyids)
+        if signer.public_key.keyid not in holders:
+            raise VerificationError(
+                f"{me.identity} ({me.issuer}) is not a root maintainer",
+                hint="sign as one of the identities in channels/trust.toml [root]",
+            )
+        root_bytes = tt.sign_with(root_md, [signer]) if root_md is not None else None
+        tbytes = None
+        if targets_md is not None:
+            newest = root_md or tt.parse_root(roots[-1], "root")
+            if signer.public_key.keyid in newest.signed.roles["targets"].keyids:
+                tbytes = tt.sign_with(targets_md, [signer])
+            else:
+                tbytes = serialize(targets_md)
+    written = tt.write_repo(channels_dir, root_bytes, tbytes)
+    missing = _missing(channels_dir)
+    text = f"wrote {', '.join(str(p) for p in written)}"
+    if missing:
+        text += f"; still needed: {missing} (other maintainers: `release trust sign`)"
+    out.result(text, {"written": [str(p) for p in written], "missing": missing})
+    return 0
+
+
+def _missing(channels_dir: Path) -> str:
+    """What the repository's newest root and targets still lack (empty: both verify)."""
+    from tuf.api.metadata import Metadata
+
+    from release.channel.tuf import trust as tt
+
+    try:
+        chain = tt.check_chain(tt.repo_roots(channels_dir))
+        targets = tt.repo_targets(channels_dir)
+        if targets is not None:
+            tt.check_targets(chain[-1].signed, Metadata.from_bytes(targets))
+    except VerificationError as exc:
+        return exc.message
+    return ""
+
+
+def cmd_show(args: argparse.Namespace, out: Output) -> int:
+    from release.channel.tuf import trust as tt
+    from release.config import load_config
+    from release.trust_config import channels_dir_of
+
+    if args.store is not None:
+        roots = sorted(
+            (Path(args.store) / "metadata").glob("*.root.json"),
+            key=lambda p: int(p.name.split(".")[0]),
+        )
+        chain = [p.read_bytes() for p in roots]
+    else:
+        chain = tt.repo_roots(channels_dir_of(load_config(args.repo).root))
+    if not chain:
+        raise UsageError("no root yet", hint="run `release trust init`")
+    rows: list[dict[str, Any]] = []
+    for data in chain:
+        md = tt.parse_root(data, "root")
+        signed = md.signed
+        who = {
+            role: [signed.keys[k].keyval.get("identity", k[:16]) for k in signed.roles[role].keyids]
+            for role in ("root", "targets", "snapshot", "timestamp")
+        }
+        rows.append(
+            {
+                "version": signed.version,
+                "expires": signed.expires.isoformat(),
+                "threshold": signed.roles["root"].threshold,
+                "roles": who,
+                "signatures": len(md.signatures),
+            }
+        )
+    lines = [
+        f"root v{r['version']} (expires {r['expires']}): threshold {r['threshold']} of "
+        f"{', '.join(r['roles']['root'])}; publishers {', '.join(r['roles']['timestamp'])}"
+        for r in rows
+    ]
+    out.result("\n".join(lines), {"roots": rows})
+    return 0
