@@ -548,7 +548,7 @@ class Run:
         release_signer = self._open_signer()
         trust = keys.trust_of_setup(self._setup, release_signer.trust_config_path)
         signer = keys.SigstoreOidcSigner(release_signer, trust)
-        channels_dir = channels_dir_of(self.config.root)
+        channels_dir = channels_dir_of(self.config)
         trust_cfg = load_trust(channels_dir)
         store = TufStore(DirectoryBackend(self.opts.out, durable=True))
         if dev:

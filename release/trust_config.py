@@ -144,14 +144,6 @@ def load_trust(channels_dir: Path) -> TrustConfig:
     )
 
 
-def channels_dir_of(repo_root: Path) -> Path:
-    """``[tool.release] channels-dir`` of the repository (default ``channels``)."""
-    pyproject = repo_root / "pyproject.toml"
-    name = "channels"
-    if pyproject.is_file():
-        try:
-            tool = tomllib.loads(pyproject.read_text()).get("tool", {}).get("release", {})
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            tool = {}
-        name = str(tool.get("channels-dir", name))
-    return repo_root / name
+def channels_dir_of(config: Any) -> Path:
+    """Where ``channels/*.toml`` (and ``trust.toml``) live for a loaded ``ProjectConfig``."""
+    return Path(config.root) / str(getattr(config, "channels_dir", "channels"))

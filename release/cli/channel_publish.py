@@ -59,7 +59,7 @@ def _open(
     config = load_config(args.repo)
     channel = config.channel(args.channel)
     root = Path(args.store or config.root / config.out)
-    trust = load_trust(channels_dir_of(config.root))
+    trust = load_trust(channels_dir_of(config))
     return config, channel, TufStore(DirectoryBackend(root)), trust, root
 
 

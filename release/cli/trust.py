@@ -63,7 +63,7 @@ def cmd_trust(args: argparse.Namespace, out: Output) -> int:
     from release.trust_config import channels_dir_of, load_trust
 
     config = load_config(args.repo)
-    channels_dir = channels_dir_of(config.root)
+    channels_dir = channels_dir_of(config)
     trust_cfg = load_trust(channels_dir)
     if args.sign == "dev":
         return _dev(args, out, config, trust_cfg)
@@ -217,7 +217,7 @@ def cmd_show(args: argparse.Namespace, out: Output) -> int:
         )
         chain = [p.read_bytes() for p in roots]
     else:
-        chain = tt.repo_roots(channels_dir_of(load_config(args.repo).root))
+        chain = tt.repo_roots(channels_dir_of(load_config(args.repo)))
     if not chain:
         raise UsageError("no root yet", hint="run `release trust init`")
     rows: list[dict[str, Any]] = []
