@@ -64,6 +64,7 @@ class RunOptions:
     identity_token: str | None = None
     trust_config: Path | None = None
     push: bool = False
+    allow_dev_signatures: bool = False  # --push of dev-signed releases (public, untrusted)
     dry_run: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
     assembled: Path | None = None  # artifacts merged by `release assemble` (split builds)
@@ -182,6 +183,19 @@ def check_signing(
             problems.append(exc.message)
     if mode == "none":
         warnings.append("artifacts will NOT be signed and the channel index is not updated")
+    if mode == "dev" and opts.push:
+        consequences = (
+            "the tag, the GitHub release and the pages branch are public, and dev-signed "
+            "releases on them verify only against this machine's throwaway dev Sigstore "
+            "instance: no consumer can trust them, and their channel carries a dev root"
+        )
+        if opts.allow_dev_signatures:
+            warnings.append(f"pushing DEV signatures: {consequences}")
+        else:
+            problems.append(
+                f"--push with dev signatures is refused: {consequences} (sign with "
+                "--sign sigstore, or pass --allow-dev-signatures to publish them anyway)"
+            )
     return Signing(mode, signer)
 
 

@@ -39,6 +39,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         help="push the branch and tag to origin and publish to GitHub",
     )
     p.add_argument(
+        "--allow-dev-signatures",
+        action="store_true",
+        help="let --push publish dev-signed releases (public, verifiable by nobody)",
+    )
+    p.add_argument(
         "--assembled",
         type=Path,
         metavar="DIR",
@@ -133,6 +138,7 @@ def run_options(args: argparse.Namespace, root: Path) -> Any:
         identity_token=args.identity_token,
         trust_config=args.trust_config,
         push=args.push,
+        allow_dev_signatures=args.allow_dev_signatures,
         dry_run=args.dry_run,
         env=dict(os.environ),
         assembled=args.assembled.resolve() if args.assembled else None,
@@ -177,7 +183,10 @@ def cmd_edge(args: argparse.Namespace, out: Output) -> int:
     root = git.ensure_repo()
     git = Git(root)
     config, opts = run_options(args, root)
-    return _report(release_edge(git, config, opts, Progress(out)), out)
+    result = release_edge(git, config, opts, Progress(out))
+    for warning in result.plan.warnings if result.state != "planned" else ():
+        out.warn(warning)
+    return _report(result, out)
 
 
 def cmd_stable(args: argparse.Namespace, out: Output) -> int:

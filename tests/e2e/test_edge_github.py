@@ -25,7 +25,17 @@ def test_edge_release_is_published_on_github(repo: Repo, server: GitHubStandIn) 
     project = make_project(repo)
     env = {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": server.base_url}
     proc = run_release(
-        project, "-v", "edge", "--date", "2026-11-25", "--sign", "dev", "--push", "--json", env=env
+        project,
+        "-v",
+        "edge",
+        "--date",
+        "2026-11-25",
+        "--sign",
+        "dev",
+        "--push",
+        "--allow-dev-signatures",
+        "--json",
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr
     assert TOKEN not in proc.stdout + proc.stderr
@@ -50,7 +60,17 @@ def test_edge_release_is_published_on_github(repo: Repo, server: GitHubStandIn) 
         assert TOKEN.encode() not in req.body
 
     # A re-run after a finished release is a no-op: no duplicate release or assets.
-    again = run_release(project, "edge", "--date", "2026-11-25", "--sign", "dev", "--push", env=env)
+    again = run_release(
+        project,
+        "edge",
+        "--date",
+        "2026-11-25",
+        "--sign",
+        "dev",
+        "--push",
+        "--allow-dev-signatures",
+        env=env,
+    )
     assert again.returncode == 0, again.stderr
     assert len(server.releases_for("edge-26.11.1")) == 1
     assert sorted(a.name for a in server.assets_of(release.id)) == names
@@ -61,7 +81,15 @@ def test_github_failure_resumes_at_the_github_step(repo: Repo, server: GitHubSta
     env = {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": server.base_url}
     server.fail("POST", r"/releases$", status=422, times=1000)
     failed = run_release(
-        project, "edge", "--date", "2026-11-25", "--sign", "dev", "--push", env=env
+        project,
+        "edge",
+        "--date",
+        "2026-11-25",
+        "--sign",
+        "dev",
+        "--push",
+        "--allow-dev-signatures",
+        env=env,
     )
     assert failed.returncode != 0
     assert TOKEN not in failed.stdout + failed.stderr
@@ -70,7 +98,15 @@ def test_github_failure_resumes_at_the_github_step(repo: Repo, server: GitHubSta
     assert "refs/tags/edge-26.11.1" in project.git("ls-remote", "--tags", "origin")
     server.faults.clear()
     resumed = run_release(
-        project, "edge", "--date", "2026-11-25", "--sign", "dev", "--push", env=env
+        project,
+        "edge",
+        "--date",
+        "2026-11-25",
+        "--sign",
+        "dev",
+        "--push",
+        "--allow-dev-signatures",
+        env=env,
     )
     assert resumed.returncode == 0, resumed.stderr
     assert "skip push" in " ".join(resumed.stdout.split())

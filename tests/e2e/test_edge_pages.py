@@ -24,6 +24,7 @@ def test_pages_branch_carries_the_channel_across_fresh_stores(repo: Repo, tmp_pa
         "--sign",
         "dev",
         "--push",
+        "--allow-dev-signatures",
         "--out",
         str(tmp_path / "run1"),
     )
@@ -37,6 +38,7 @@ def test_pages_branch_carries_the_channel_across_fresh_stores(repo: Repo, tmp_pa
         "--sign",
         "dev",
         "--push",
+        "--allow-dev-signatures",
         "--out",
         str(tmp_path / "run2"),
         "--json",

@@ -194,11 +194,30 @@ def test_push_sends_branch_and_tag_atomically(project: Repo) -> None:
     run_release(project, "edge", *DATE, "--sign", "dev", check=True)
     assert project.git("ls-remote", "--tags", "origin") == ""
     # Pushing later resumes the finished release at its push step.
-    proc = run_release(project, "edge", *DATE, "--sign", "dev", "--push")
+    proc = run_release(project, "edge", *DATE, "--sign", "dev", "--push", "--allow-dev-signatures")
     assert proc.returncode == 0, proc.stderr
     remote = project.git("ls-remote", "origin")
     assert f"refs/tags/{TAG}" in remote
     assert project.git("rev-parse", "HEAD") in remote.split("refs/heads/main")[0]
+
+
+def test_push_with_dev_signatures_is_refused_without_the_flag(project: Repo) -> None:
+    before = project.git("rev-parse", "HEAD")
+    proc = run_release(project, "edge", *DATE, "--sign", "dev", "--push")
+    assert proc.returncode != 0
+    assert "--push with dev signatures is refused" in proc.stderr
+    assert "pages branch are public" in proc.stderr
+    assert "--allow-dev-signatures" in proc.stderr
+    assert project.git("rev-parse", "HEAD") == before
+    assert project.git("tag", "-l") == ""
+    assert "refs/tags/" not in project.git("ls-remote", "origin")
+    assert not (out_dir(project) / "metadata").exists()
+    allowed = run_release(
+        project, "edge", *DATE, "--sign", "dev", "--push", "--allow-dev-signatures"
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert "pushing DEV signatures" in allowed.stdout + allowed.stderr
+    assert f"refs/tags/{TAG}" in project.git("ls-remote", "origin")
 
 
 @pytest.mark.parametrize("step", [s for s in STEPS if s not in ("push", "github")])

@@ -123,9 +123,9 @@ def test_kill_at_random_moments_then_resume(
 
 
 def test_kill_during_push_then_resume(project: Repo, tmp_path: Path) -> None:
-    killed = _run(project, *RUN, "--push", fault="kill-at:push-sent")
+    killed = _run(project, *RUN, "--push", "--allow-dev-signatures", fault="kill-at:push-sent")
     assert killed.returncode == -signal.SIGKILL
-    resumed = _run(project, *RUN, "--push")
+    resumed = _run(project, *RUN, "--push", "--allow-dev-signatures")
     assert resumed.returncode == 0, resumed.stderr
     remote = project.git("ls-remote", "origin")
     assert f"refs/tags/{TAG}" in remote  # branch and tag together (--atomic)

@@ -118,7 +118,7 @@ def test_pushed_backport_from_a_fresh_clone_is_never_github_latest(
     sr.repo.git("push", "-q", "origin", "2.14.x", "2.15.x", "--tags")
     sr.repo.git("branch", "-D", "2.14.x", "2.15.x")
     sr.repo.git("fetch", "-q", "origin")
-    opts = sr.opts(tmp_path, env=_env(server), push=True, sign="dev")
+    opts = sr.opts(tmp_path, env=_env(server), push=True, sign="dev", allow_dev_signatures=True)
     request = StableRequest("backport", line="2.14", picks=("#2",))
     result = release_stable(sr.git, sr.config(), opts, lambda *e: None, request)
     assert result.state == "released"
