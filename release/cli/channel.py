@@ -76,6 +76,10 @@ def register(subparsers: Any) -> None:
     add_consumer_options(common)
     register_consumer(sub, common)
 
+    from release.cli.channel_publish import register_migrate
+
+    register_migrate(sub)
+
     publisher = argparse.ArgumentParser(add_help=False)
     publisher.add_argument("--store", type=Path, help="channel store (default: [tool.release] out)")
     publisher.add_argument("--channel", required=True, help="channel name (channels/NAME.toml)")

@@ -137,3 +137,109 @@ def refresh(args: argparse.Namespace, out: Output, dev: bool) -> int:
         result = store.refresh(channel, now=now, signer=signer, expiry=trust.expiry)
         _views(store, root, signer, channel)
     return _published(out, f"refreshed {channel.name}", result)
+
+
+def register_migrate(sub: Any) -> None:
+    p = sub.add_parser(
+        "migrate", help="turn a schema 1 store (index.json v1) into a TUF store, keeping all"
+    )
+    p.add_argument("--store", type=Path, help="channel store (default: [tool.release] out)")
+    p.add_argument(
+        "--sign", choices=("sigstore", "staging", "trust-config", "dev"), default="sigstore"
+    )
+    p.add_argument("--trust-config", type=Path, help="Sigstore ClientTrustConfig JSON")
+    p.add_argument("--identity-token", help="OIDC token (else ambient credentials)")
+    p.add_argument("--dev-state", type=Path, help="dev instance keys and log (--sign dev)")
+    p.add_argument(
+        "--channel",
+        action="append",
+        default=[],
+        help="migrate this channel (repeat; default: every channel; with real signing, run "
+        "once per channel signer)",
+    )
+    p.set_defaults(handler=cmd_migrate)
+
+
+def cmd_migrate(args: argparse.Namespace, out: Output) -> int:
+    from release.adapters.sigstore import SigningSetup
+    from release.channel.tuf import keys
+    from release.channel.tuf import trust as tt
+    from release.channel.tuf.migrate import migrate, newest_v1_index
+    from release.config import load_config
+    from release.trust_config import channels_dir_of, load_trust
+
+    config = load_config(args.repo)
+    root = Path(args.store or config.root / config.out)
+    dev = args.sign == "dev"
+    channels_dir = channels_dir_of(config)
+    trust_cfg = load_trust(channels_dir)
+    index = newest_v1_index(root)
+    names = args.channel or sorted(index.channels)
+    first = config.channel(names[0]).expected_signer(dev)
+    now = datetime.now(UTC).replace(microsecond=0)
+    with tuf_signer(args, first.for_line(_newest_line(index, names[0]))) as opener:
+        trust = opener.trust
+
+        def setup(store: Any, lines: dict[str, set[str]]) -> None:
+            if not dev:
+                tt.install_repo_trust(store, channels_dir)
+                return
+            want = tt.desired(
+                [config.channel(n) for n in lines], trust_cfg, dev=True, trust=trust, lines=lines
+            )
+            path = opener._signer.trust_config_path
+            assert path is not None  # dev signing always writes its trust config
+            with tt.dev_maintainers(path) as maintainers:
+                tt.ensure_dev_trust(
+                    store, want, trust_cfg.holders(True).identities, maintainers, now
+                )
+
+        @contextlib.contextmanager
+        def open_signer(ident: Identity) -> Iterator[Any]:
+            if ident == opener.identity:
+                yield opener
+                return
+            if not dev:
+                raise UsageError(
+                    f"this run signs as {opener.identity.identity}; {ident.identity} signs "
+                    "another channel",
+                    hint="migrate one channel per signer: --channel NAME",
+                )
+            from release.adapters.devsigstore import mint_identity_token
+
+            setup_ = SigningSetup(
+                mode="trust-config",
+                trust_config=opener._signer.trust_config_path,
+                identity_token=mint_identity_token(ident.identity, ident.issuer),
+            )
+            with keys.open_signer(setup_, ident) as other:
+                yield other
+
+        results = migrate(
+            root,
+            list(config.channels.values()),
+            dev=dev,
+            open_signer=open_signer,
+            now=now,
+            trust_setup=setup,
+            only=names,
+        )
+        from release.channel.backends.directory import DirectoryBackend
+        from release.channel.tuf.repo import TufStore
+
+        _views(TufStore(DirectoryBackend(root)), root, opener, config.channel(names[0]))
+    done = [n for n, r in zip(names, results, strict=True) if r.changed]
+    anchor = root / "metadata/1.root.json" if dev else "channels/root.json"
+    out.result(
+        f"migrated {', '.join(done) or 'nothing (already done)'} to schema 2 in {root}; "
+        f"consumers need the root: {anchor}",
+        {"migrated": done, "store": str(root)},
+    )
+    return 0
+
+
+def _newest_line(index: Any, channel: str) -> str:
+    from release.channel.model import _parse_line
+
+    lines: list[str] = list(index.channels[channel].lines) or ["0.0"]
+    return str(max(lines, key=_parse_line))

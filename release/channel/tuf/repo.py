@@ -638,6 +638,75 @@ class TufStore:
             None if result is None else replace(result, channel_document=crel, line_document=lrel)
         )
 
+    def adopt_channel(
+        self,
+        name: str,
+        channel_doc: tuple[str, bytes],
+        line_docs: dict[str, tuple[str, bytes]],
+        *,
+        now: datetime,
+        signer: Signer,
+        line_signers: Callable[[str], Signer] | None = None,
+        expiry: Expiry | None = None,
+    ) -> PublishResult:
+        """List existing (schema 1) documents of channel ``name`` in new TUF roles: the
+        channel document and every line document stay where they are, byte for byte.
+        ``line_signers`` (a channel whose identity has ``{line}``) gives each line's
+        signer. Idempotent per channel. Raises :class:`ChannelError`."""
+        expiry = expiry or Expiry()
+        for attempt in range(1, self.max_attempts + 1):
+            state = self._state_or_fail()
+            self._check_publisher(state, name, signer)
+            if self.role(state, name) is not None:
+                ts = state.timestamp
+                return PublishResult(
+                    ts.signed.version if ts else 0, state.version_of("snapshot"),
+                    channel_doc[0], None, False, attempt,
+                )  # fmt: skip
+            path, data = channel_doc
+            doc = sj.loads(data, what=path)
+            changed: dict[str, Metadata[Targets]] = {}
+            written: dict[str, int] = {}
+            crole: Metadata[Targets] | None = None
+            for entry in doc["lines"]:
+                line = entry["line"]
+                lpath, ldata = line_docs[line]
+                ldoc = sj.loads(ldata, what=lpath)
+                targets = [tm.target_file(lpath, ldata)]
+                for r in ldoc["releases"]:
+                    for ref in Release.from_dict(r, f"release {r.get('version')}").files():
+                        targets.append(tm.target_ref(ref.path, ref.size, ref.sha256))
+                lname = tm.line_role(name, line)
+                lsigner = line_signers(line) if line_signers else signer
+                changed[lname] = tm.build_line_role(
+                    version=1, now=now, expiry=expiry, targets=targets
+                )
+                if line_signers is not None:
+                    written[lname] = self._write_metadata(lname, changed.pop(lname), lsigner)
+                sample = ldoc["releases"][0]["tag"] if ldoc["releases"] else None
+                if sample is None:
+                    raise ChannelError(f"line {line} of {name} has no release to delegate")
+                crole = tm.build_channel_role(
+                    version=1, now=now, expiry=expiry, document=tm.target_file(path, data),
+                    previous=crole.signed if crole else None, key=lsigner.public_key,
+                    line=(lname, sample), per_line_keys=line_signers is not None,
+                )  # fmt: skip
+            if crole is None:
+                raise ChannelError(f"channel {name} has no line to migrate")
+            changed[name] = crole
+            if line_signers is not None:
+                # Their line roles were written above, each by its own line identity.
+                for lname, version in written.items():
+                    changed[lname] = self._metadata_at(lname, version)
+            result = self._commit(state, changed, signer, now, expiry, attempt, presigned=True)
+            if result is not None:
+                return replace(result, channel_document=path)
+        raise ChannelError(f"gave up migrating {name} after {self.max_attempts} attempts")
+
+    def _metadata_at(self, role: str, version: int) -> Metadata[Targets]:
+        md: Metadata[Targets] = self._required(tm.metadata_key(role, version))
+        return md
+
     def _rekeyed_lines(
         self,
         state: StoreState,
@@ -667,8 +736,11 @@ class TufStore:
         now: datetime,
         expiry: Expiry,
         attempt: int,
+        *,
+        presigned: bool = False,
     ) -> PublishResult | None:
-        """Sign and write ``changed`` roles, a snapshot, then swap the timestamp.
+        """Sign and write ``changed`` roles, a snapshot, then swap the timestamp
+        (``presigned``: roles that carry signatures are already written as they are).
 
         None when another publisher moved the timestamp first (nothing is lost: the
         caller re-reads and rebuilds).
@@ -680,6 +752,9 @@ class TufStore:
             }
         meta["targets"] = state.targets.signed.version
         for name, md in changed.items():
+            if presigned and md.signatures:
+                meta[name] = md.signed.version
+                continue
             meta[name] = self._write_metadata(name, md, signer)
         prev_snapshot = state.snapshot.signed.version if state.snapshot else 0
         snapshot = tm.build_snapshot(version=prev_snapshot + 1, now=now, expiry=expiry, meta=meta)
