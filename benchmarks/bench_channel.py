@@ -1,10 +1,13 @@
 """Channel index at scale: 10,000 stable releases across 200 lines.
 
-Measures (1) the wall time of ``release channel latest`` as a fresh process (the
-consumer's read path: index → channel document → line document, pins checked,
-state file read), (2) the cost of publishing release 10,001 versus release 11
-(in-process ``ChannelStore.publish``, fsync on, unsigned so only store work is
-timed; each new release is a patch on the newest line), and (3) document sizes.
+Measures (1) the wall time of ``release channel latest`` as a fresh process on the
+schema 1 layout (index → channel document → line document, pins checked, state file
+read; the verified TUF read path is ``bench_channel_client``), (2) the cost of
+publishing release 10,001 versus release 11 on the TUF layout (in-process
+``TufStore.publish``: new line and channel documents, the line role, the channel role
+delegating 200 line roles, snapshot and timestamp, fsync on, signed with Ed25519 so
+the store's work is timed, not a Sigstore log; each new release is a patch on the
+newest line), and (3) document and metadata sizes.
 
 Targets: ``latest`` median <= 150 ms; publish(10,001) <= 2x publish(11).
 Exit status 1 when a target is missed.
@@ -29,10 +32,13 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from release.channel import model
+from release.channel.backends.directory import DirectoryBackend
 from release.channel.model import Artifact, FileRef, Release, Source
 from release.channel.store import ChannelStore, atomic_write
+from release.channel.tuf.repo import TufStore
 from release.config import ChannelConfig, Identity, SupportPolicy
 from release.versions import TagFormat
 
@@ -144,14 +150,44 @@ def build_store(root: Path, lines: int, per_line: int, start: datetime) -> datet
     return at
 
 
-def time_publishes(root: Path, line: int, first_patch: int, at: datetime, n: int) -> list[float]:
+def make_tuf(root: Path, at: datetime) -> Any:
+    """Give the schema 1 store at ``root`` TUF metadata (root, targets, the stable role
+    and one role per line) the way ``release channel migrate`` does. Returns the
+    publisher's signer."""
+    from securesystemslib.signer import CryptoSigner
+
+    from release.channel.tuf import metadata as tm
+    from release.channel.tuf.migrate import newest_v1_index, read_v1
+    from release.channel.tuf.trust import sign_with
+
+    maintainer, publisher = CryptoSigner.generate_ed25519(), CryptoSigner.generate_ed25519()
+    store = TufStore(DirectoryBackend(root))
+    expiry = tm.Expiry()
+    root_md = tm.build_root(
+        version=1, now=at, expiry=expiry, root_keys=[maintainer.public_key], threshold=1,
+        publisher_keys=[publisher.public_key], trust=None,
+    )  # fmt: skip
+    delegation = tm.ChannelDelegation("stable", "stable-{version}", (publisher.public_key,))
+    targets = tm.build_targets(version=1, now=at, expiry=expiry, channels=[delegation])
+    store.install([sign_with(root_md, [maintainer])], sign_with(targets, [maintainer]))
+    (v1,) = read_v1(root, newest_v1_index(root))
+    store.adopt_channel("stable", v1.document, v1.lines, now=at, signer=publisher)
+    return publisher
+
+
+def time_publishes(
+    root: Path, signer: Any, line: int, first_patch: int, at: datetime, n: int
+) -> list[float]:
     times = []
     for i in range(n):
         at += timedelta(minutes=10)
-        store = ChannelStore(root)  # cold: a pipeline publishes once per process
-        release = _release(f"2.{line}.{first_patch + i}", at, store)
+        files = ChannelStore(root)
+        release = _release(f"2.{line}.{first_patch + i}", at, files)
+        store = TufStore(DirectoryBackend(root))  # cold: a pipeline publishes once per process
         start = time.perf_counter()
-        result = store.publish(STABLE, release, project=PROJECT, now=at, signer=None)
+        result = store.publish(
+            STABLE, release, project=PROJECT, now=at, signer=signer, identity=IDENT
+        )
         times.append(time.perf_counter() - start)
         assert result.changed
     return times
@@ -206,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
 
         latest, answer = time_latest(big, rounds, Path(tmp) / "pycache")
         latest_nocache, _ = time_latest(big, rounds, None)
+        t0 = time.perf_counter()
+        big_signer = make_tuf(big, big_at)
+        small_signer = make_tuf(small, small_at)
+        tuf_s = time.perf_counter() - t0
         baseline = []
         for _ in range(rounds):
             s = time.perf_counter()
@@ -216,19 +256,29 @@ def main(argv: list[str] | None = None) -> int:
         big_times: list[float] = []
         pairs = 3 * rounds
         for k in range(pairs):  # adjacent pairs: disk and CPU noise hit both alike
-            small_times += time_publishes(small, 1, 5 + k, small_at + timedelta(hours=k), 1)
-            big_times += time_publishes(
-                big, lines - 1, per_line + k, big_at + timedelta(hours=k), 1
+            small_times += time_publishes(
+                small, small_signer, 1, 5 + k, small_at + timedelta(hours=k), 1
             )
-        after = (big / "index.json").stat().st_size
+            big_times += time_publishes(
+                big, big_signer, lines - 1, per_line + k, big_at + timedelta(hours=k), 1
+            )
+        meta = big / "metadata"
+        snapshot = max(meta.glob("*.snapshot.json"), key=lambda p: int(p.name.split(".")[0]))
+        sizes = {
+            "snapshot": snapshot.stat().st_size,
+            "stable role": max(p.stat().st_size for p in meta.glob("*.stable.json")),
+            "largest line role": max(p.stat().st_size for p in meta.glob("*.stable.*.json")),
+            "timestamp": (meta / "timestamp.json").stat().st_size,
+        }
 
     lat_med = statistics.median(latest)
     pub_small, pub_big = statistics.median(small_times), statistics.median(big_times)
     ratio = statistics.median(b / s for b, s in zip(big_times, small_times, strict=True))
     print(f"store: {total} releases in {lines} lines (built in {build_s:.1f} s)")
     print(
-        f"sizes: index.json {index_size} B (after {pairs} more publishes {after} B); "
-        f"channel document {channel_size} B; largest line document {line_size} B"
+        f"sizes: index.json (schema 1) {index_size} B; channel document {channel_size} B; "
+        f"largest line document {line_size} B; TUF (Ed25519, made in {tuf_s:.1f} s): "
+        + ", ".join(f"{k} {v} B" for k, v in sizes.items())
     )
     print(
         f"release channel latest -> {answer}: median {lat_med * 1000:.0f} ms, best "
@@ -237,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         f"python -c pass {statistics.median(baseline) * 1000:.0f} ms  target <= 150 ms"
     )
     print(
-        f"publish release {total + 1}..{total + pairs}: median {pub_big * 1000:.1f} ms; "
+        f"TUF publish release {total + 1}..{total + pairs}: median {pub_big * 1000:.1f} ms; "
         f"publish release 11..{10 + pairs}: median {pub_small * 1000:.1f} ms; "
         f"median ratio of {pairs} adjacent pairs {ratio:.2f}  target <= 2.00"
     )
