@@ -779,6 +779,7 @@ class Run:
             if self.journal.steps.get("sign", {}).get("trust_config")
             else None,
             "index": str(out / "index.json"),
+            "root": str(out / "metadata" / "1.root.json"),
             "pushed": "push" in self.journal.steps,
             "seconds": {k: v.get("seconds") for k, v in self.journal.steps.items()},
             "github": self.journal.steps.get("github"),
@@ -840,7 +841,9 @@ def _describe(step: str, result: Mapping[str, Any]) -> str:
     if step == "tag":
         return f"{result['tag']} on {str(result['commit'])[:12]}"
     if step == "publish":
-        return f"channel index v{result.get('index_version', '?')}"
+        if result.get("timestamp_version") is None:
+            return "files written, channel not updated (unsigned)"
+        return f"channel timestamp v{result['timestamp_version']}"
     if step == "push":
         return "pushed " + ", ".join(result["pushed"])
     return ""

@@ -305,7 +305,7 @@ def _report(result: Any, out: Output) -> int:
     lines = [f"released {s['tag']} ({s['channel']}) from {str(s['commit'])[:12]}"]
     for a in s["artifacts"]:
         lines.append(f"  {a['name']}  {a['size']} bytes  sha256:{a['sha256']}")
-    lines.append(f"  channel index: {s['index']}")
+    lines.append(f"  channel: {s['index'].removesuffix('index.json')} (TUF root {s['root']})")
     if s.get("trust_config"):
         lines.append(
             f"  dev signatures (untrusted): verify with --trust-config {s['trust_config']}"
