@@ -315,3 +315,44 @@ def test_withdraw_and_refresh(s: Ed25519Store) -> None:
     assert state is not None
     s.store.verify_metadata(state)
     assert s.store.role(state, "stable").signed.expires == later + tm.Expiry().channel  # type: ignore[union-attr]
+
+
+def test_missing_or_changed_release_files_stop_before_any_document(s: Ed25519Store) -> None:
+    s.publish("edge", "26.11.1")
+    release = s.release("edge", "26.11.2")
+    before = {k: v for k, v in s.files_now().items() if not k.startswith("releases/")}
+    artifact = s.root / release.artifacts[0].path
+    artifact.write_bytes(b"swapped after it was recorded")
+    with pytest.raises(VerificationError, match="the release record says"):
+        s.store.publish(
+            s.channels["edge"], release, project="demo", now=s.later(1),
+            signer=s.keys["edge"], identity=s.identities["edge"],
+        )  # fmt: skip
+    artifact.unlink()
+    with pytest.raises(ChannelError, match="is not in the channel store"):
+        s.store.publish(
+            s.channels["edge"], release, project="demo", now=s.later(1),
+            signer=s.keys["edge"], identity=s.identities["edge"],
+        )  # fmt: skip
+    assert {k: v for k, v in s.files_now().items() if not k.startswith("releases/")} == before
+
+
+def test_orphan_documents_never_block_and_are_never_overwritten(s: Ed25519Store) -> None:
+    s.publish("edge", "26.11.1")
+    orphan = s.root / "channels/edge/lines/26.11/v2.json"
+    orphan.write_bytes(b'{"left": "by a crashed publisher"}')
+    meta_orphan = s.root / "metadata/2.edge.26.11.json"
+    meta_orphan.write_bytes(b"{}")
+    result = s.publish("edge", "26.11.2", now=s.later(1))
+    assert result.line_document == "channels/edge/lines/26.11/v3.json"
+    assert orphan.read_bytes() == b'{"left": "by a crashed publisher"}'
+    assert meta_orphan.read_bytes() == b"{}"
+    state = s.store.read_state()
+    assert state is not None
+    assert state.version_of("edge.26.11") == 3
+    s.store.verify_metadata(state)
+    # What a crash leaves above the current versions is what `release doctor` reports.
+    assert s.store.orphans() == []
+    (s.root / "metadata/9.edge.26.11.json").write_bytes(b"{}")
+    (s.root / "channels/edge/v7.json").write_bytes(b"{}")
+    assert s.store.orphans() == ["channels/edge/v7.json", "metadata/9.edge.26.11.json"]
