@@ -610,8 +610,7 @@ class TufStore:
         prev_lrole = self.role(state, lrole_name)
         line_targets = [tm.target_file(lrel, ldata)]
         for r in line_raw["releases"]:
-            for ref in Release.from_dict(r, f"release {r.get('version')}").files():
-                line_targets.append(tm.target_ref(ref.path, ref.size, ref.sha256))
+            line_targets += [tm.target_ref(*ref) for ref in _raw_files(r)]
         lrole = tm.build_line_role(
             version=(prev_lrole.signed.version if prev_lrole else 0) + 1,
             now=now,
@@ -765,7 +764,7 @@ class TufStore:
         sv = self._write_metadata("snapshot", snapshot, signer)
         prev_ts = state.timestamp.signed.version if state.timestamp else 0
         ts = tm.build_timestamp(version=prev_ts + 1, now=now, expiry=expiry, snapshot_version=sv)
-        ts.sign(signer)
+        ts.sign(signer, signed_serializer=tm.CANONICAL)
         try:
             self.backend.compare_and_swap(tm.TIMESTAMP_KEY, serialize(ts), state.timestamp_etag)
         except SwapConflict:
@@ -784,7 +783,7 @@ class TufStore:
                 version += 1  # an orphan of a crashed or losing publisher
                 continue
             md.signatures.clear()
-            md.sign(signer)
+            md.sign(signer, signed_serializer=tm.CANONICAL)
             try:
                 self.backend.put_if_absent(key, serialize(md))
             except ObjectExists:
@@ -877,6 +876,24 @@ def _next_version(md: Metadata[Targets], now: datetime, expiry: Expiry) -> Metad
     fresh.signed.version = md.signed.version + 1
     fresh.signed.expires = tm.expires_at(now, "channel", expiry)
     return fresh
+
+
+def _raw_files(release: Raw) -> Iterator[tuple[str, int, str]]:
+    """``Release.files()`` of a release record as published (a validated canonical dict):
+    (path, size, sha256) of artifacts, their bundles, SHA256SUMS and provenance."""
+    for a in release["artifacts"]:
+        yield a["path"], a["size"], a["sha256"]
+        b = a["sigstore_bundle"]
+        yield b["path"], b["size"], b["sha256"]
+    sums = release.get("checksums")
+    if sums is not None:
+        yield sums["path"], sums["size"], sums["sha256"]
+    prov = release.get("provenance")
+    if prov is not None:
+        yield prov["path"], prov["size"], prov["sha256"]
+        if prov.get("sigstore_bundle") is not None:
+            b = prov["sigstore_bundle"]
+            yield b["path"], b["size"], b["sha256"]
 
 
 def _line_of(channel: ChannelConfig, version: str) -> str:

@@ -356,3 +356,18 @@ def test_orphan_documents_never_block_and_are_never_overwritten(s: Ed25519Store)
     (s.root / "metadata/9.edge.26.11.json").write_bytes(b"{}")
     (s.root / "channels/edge/v7.json").write_bytes(b"{}")
     assert s.store.orphans() == ["channels/edge/v7.json", "metadata/9.edge.26.11.json"]
+
+
+def test_fast_canonical_json_is_the_canonical_json(s: Ed25519Store) -> None:
+    """What the publisher signs is byte for byte securesystemslib's canonical JSON."""
+    from tuf.api.metadata import Targets
+    from tuf.api.serialization.json import CanonicalJSONSerializer
+
+    s.publish("stable", "2.15.0")
+    stock = CanonicalJSONSerializer()
+    for name in ("1.root.json", "1.targets.json", "1.stable.json", "1.stable.2.15.json"):
+        signed = s.metadata(name).signed
+        assert tm.CANONICAL.serialize(signed) == stock.serialize(signed), name
+    tricky = Targets(expires=s.now)
+    tricky.unrecognized_fields["x"] = 'quote " backslash \\ newline \n tab \t nul \x00 é ✓'
+    assert tm.CANONICAL.serialize(tricky) == stock.serialize(tricky)
