@@ -215,7 +215,8 @@ class TufStore:
         if found is None:
             raise ChannelError(f"role {channel} lists no channel document")
         _, info = found
-        return info.path, sj.loads(self.read_target(info), what=info.path)
+        # Our own published bytes, checked against the role's hash: plain JSON suffices.
+        return info.path, json.loads(self.read_target(info))
 
     def line_document(self, doc: Raw, line: str) -> tuple[str, Raw] | None:
         entry = next((e for e in doc["lines"] if e["line"] == line), None)
@@ -226,7 +227,7 @@ class TufStore:
         if data is None:
             raise ChannelError(f"line document {pin.path} is missing from the channel store")
         pin.check(data, "line document")
-        return pin.path, sj.loads(data, what=pin.path)
+        return pin.path, json.loads(data)
 
     def lines_of(self, channels: set[str]) -> dict[str, set[str]]:
         """The lines each of ``channels`` has published (from its current document)."""
@@ -607,12 +608,12 @@ class TufStore:
             ),
         )
         lrole_name = tm.line_role(channel.name, line)
-        prev_lrole = self.role(state, lrole_name)
+        prev_lrole_version = state.version_of(lrole_name)
         line_targets = [tm.target_file(lrel, ldata)]
         for r in line_raw["releases"]:
             line_targets += [tm.target_ref(*ref) for ref in _raw_files(r)]
         lrole = tm.build_line_role(
-            version=(prev_lrole.signed.version if prev_lrole else 0) + 1,
+            version=prev_lrole_version + 1,
             now=now,
             expiry=expiry,
             targets=line_targets,
