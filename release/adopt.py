@@ -282,9 +282,15 @@ def defaults_inference(branches: Sequence[str], current: str | None) -> Inferenc
     branch, why = _main_branch(branches, current)
     return Inference(
         (
-            InferredChannel("edge", "edge", DEFAULT_EDGE_TAG, (), reasons=("no tags: default",)),
             InferredChannel(
-                "stable", "stable", DEFAULT_STABLE_TAG, (), reasons=("no tags: default",)
+                "edge", "edge", DEFAULT_EDGE_TAG, (), reasons=("no tags yet: Linkerd's default",)
+            ),
+            InferredChannel(
+                "stable",
+                "stable",
+                DEFAULT_STABLE_TAG,
+                (),
+                reasons=("no tags yet: Linkerd's default",),
             ),
         ),
         branch,
