@@ -8,6 +8,7 @@ else needs to change for it to be validated, merged and printed with its source.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -59,6 +60,13 @@ def _branch_format_problem(text: str) -> str | None:
         text.format(major=1, minor=2, line="1.2")
     except (KeyError, IndexError, ValueError):
         return "expected only the placeholders {major}, {minor} and {line}"
+    return None
+
+
+def _channel_name_problem(text: str) -> str | None:
+    # the name becomes a path in the channel store and a TUF role: no separators, no dots first
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", text):
+        return "expected a channel name of lowercase letters, digits, - and _"
     return None
 
 
@@ -128,7 +136,9 @@ class PublishSettings:
 class ChannelConfig:
     """One channel: ``channels/NAME.toml`` merged over the defaults for NAME."""
 
-    name: str = setting("name", Str(), doc="channel name (default: the file name)")
+    name: str = setting(
+        "name", Str(check=_channel_name_problem), doc="channel name (default: the file name)"
+    )
     kind: str = setting("kind", Str(choices=("edge", "stable", "none")), doc="edge|stable|none")
     tag_format: TagFormat = setting("tag-format", TAG_FORMAT, doc="how release tags are named")
     branch: str = setting("branch", Str(), "main", "the development branch")

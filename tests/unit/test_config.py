@@ -247,3 +247,16 @@ def test_unknown_table_in_a_channel_file_is_named_with_a_guess(tmp_path: Path) -
         load_config(tmp_path)
     assert str(info.value) == 'channels/stable.toml: suport: unknown key; did you mean "support"?'
     assert "tag-format" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("name", ["../edge", "Edge", "a/b", ".hidden", ""])
+def test_channel_names_are_safe_path_components(tmp_path: Path, name: str) -> None:
+    write(tmp_path, {"channels/x.toml": f"name = {name!r}\nkind = 'stable'\n"})
+    with pytest.raises(ConfigError, match=r"channels/x\.toml: name: expected"):
+        load_config(tmp_path)
+
+
+def test_a_file_name_that_is_no_channel_name_is_named(tmp_path: Path) -> None:
+    write(tmp_path, {"channels/My Channel.toml": "kind = 'stable'\n"})
+    with pytest.raises(ConfigError, match=r"My Channel\.toml: the file name .*: expected"):
+        load_config(tmp_path)
