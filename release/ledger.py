@@ -176,7 +176,11 @@ def line_ledgers(git: Git, lines: Sequence[tuple[str, str]], main: str) -> list[
     for line, branch in lines:
         ref = branch_ref(git, branch)
         if ref is None:
-            raise GitError(f"line {line} has no branch {branch}", hint="git fetch origin")
+            raise GitError(
+                f"line {line} has no branch {branch}",
+                hint="git fetch origin; if the line branches are named otherwise, set "
+                "branch-format in channels/*.toml (release init --dry-run infers it)",
+            )
         refs.append(ref)
     bases = [git.run("merge-base", r, main_ref, check=False).stdout.strip() for r in refs]
     if len(refs) == 1:

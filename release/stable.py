@@ -484,7 +484,10 @@ def _line_base(git: Git, branch: str, problems: list[str]) -> tuple[str | None, 
         return lsha, True
     if rsha:
         return rsha, False
-    problems.append(f"branch {branch} does not exist (locally or on origin)")
+    problems.append(
+        f"branch {branch} does not exist (locally or on origin); if the line branches are "
+        "named otherwise, set branch-format in channels/*.toml (release init --dry-run infers it)"
+    )
     return None, True
 
 

@@ -256,3 +256,18 @@ def test_init_lists_anomalous_tags_in_ignore_tags(
     assert code == 0, err
     assert "year rollover fix" in out
     assert "change 8 for december" not in out  # the range starts at edge-25.12.8
+
+
+def test_before_init_a_point_release_names_branch_format(
+    linkerd: LinkerdHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(linkerd.path)
+    pick = linkerd.sha["edge-26.1.1"]
+    code, _, err = run(
+        capsys, "--repo", str(linkerd.path), "stable", "point", "2.14", "--pick", pick,
+        "--dry-run", "--sign", "dev", "--date", "2026-01-20",
+    )  # fmt: skip
+    assert code != 0
+    assert "branch 2.14.x does not exist (locally or on origin); if the line branches" in err
+    assert "set branch-format in channels/*.toml" in err
+    assert snapshot(linkerd.path) == before
