@@ -299,11 +299,27 @@ class TufWorld:
                 platforms=(("linux", "amd64"), ("darwin", "arm64")),
             )
         publish(self.store, EDGE, "26.11.1", self.edge, now=t + timedelta(days=1))
+        self._add_provenance("stable-2.15.1")
         self.now = datetime.now(UTC).replace(microsecond=0)
         self.repo = TufRepo(self.root, self.now)
         self.repo.publish()
         self.root_file = tmp_path / "root.json"
         self.root_file.write_bytes(self.repo.root_bytes(1))
+
+    def _add_provenance(self, tag: str) -> None:
+        """Give the release ``tag`` a provenance file (channelkit releases have none)."""
+        from tests.channel.forge import forge
+
+        rel = f"releases/{tag}/provenance.intoto.jsonl"
+        data = b'{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}\n'
+        (self.root / rel).write_bytes(data)
+        version = tag.split("-", 1)[1]
+        ref = {"path": rel, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+        def add(ld: dict[str, Any]) -> None:
+            next(r for r in ld["releases"] if r["version"] == version)["provenance"] = ref
+
+        forge(self.root, self.stable, "stable", line=version.rsplit(".", 1)[0], line_mut=add)
 
     def client(self, *, state_dir: Path | None = None, **kwargs: Any) -> Any:
         from release.channel.tuf.client import open_client

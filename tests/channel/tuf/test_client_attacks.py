@@ -312,7 +312,13 @@ def test_oversized_timestamp_is_cut_off(world: TufWorld, mode: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "which", ["SHA256SUMS", "demo-stable-2.15.1-linux-amd64.tar.gz.sigstore.json", "artifact"]
+    "which",
+    [
+        "SHA256SUMS",
+        "provenance.intoto.jsonl",
+        "demo-stable-2.15.1-linux-amd64.tar.gz.sigstore.json",
+        "artifact",
+    ],
 )
 def test_edited_release_files_fail_verify(world: TufWorld, mode: str, which: str) -> None:
     prime(world, mode)
