@@ -50,6 +50,13 @@ def new_key() -> CryptoSigner:
     return CryptoSigner.generate_ed25519()
 
 
+def _lenient(data: bytes) -> Any:
+    """A document as the publisher of a broken one would read it (BOM, duplicates)."""
+    import json
+
+    return json.loads(data.decode("utf-8-sig"))
+
+
 def _tf(root: Path, rel: str) -> TargetFile:
     data = (root / rel).read_bytes()
     return TargetFile(len(data), {"sha256": hashlib.sha256(data).hexdigest()}, rel)
@@ -178,9 +185,16 @@ class TufRepo:
             )
             top.delegations.roles[ch] = role
             top.add_key(self.key(ch).public_key, ch)
-            doc_path = self.current_channel_doc(ch)
-            listed = (channel_docs or {}).get(ch) or doc_path
-            cdoc = sj.loads((self.root / doc_path).read_bytes())
+            listed = (channel_docs or {}).get(ch) or self.current_channel_doc(ch)
+            # An override that is not a channel document still delegates the real lines.
+            doc_path = (
+                listed
+                if listed.endswith(".json")
+                and "/v" in listed
+                and not listed.endswith(".sigstore.json")
+                else self.current_channel_doc(ch)
+            )
+            cdoc = _lenient((self.root / doc_path).read_bytes())
             ch_md = Targets(version=self._bump(ch), expires=self.now + EXPIRY["channel"])
             ch_md.targets[listed] = _tf(self.root, listed)
             for rel in extra.get(ch, []):
@@ -203,7 +217,7 @@ class TufRepo:
                 )
                 ch_md.add_key(self.key(lrole).public_key, lrole)
                 ldoc_path = entry["document"]["path"]
-                ldoc = sj.loads((self.root / ldoc_path).read_bytes())
+                ldoc = _lenient((self.root / ldoc_path).read_bytes())
                 l_md = Targets(version=self._bump(lrole), expires=self.now + EXPIRY["channel"])
                 l_md.targets[ldoc_path] = _tf(self.root, ldoc_path)
                 for rel in extra.get(lrole, []):
