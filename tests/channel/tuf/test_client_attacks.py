@@ -410,7 +410,7 @@ def test_regression_without_withdrawal_then_with(world: TufWorld) -> None:
     world.repo.publish()
     with pytest.raises(
         TrustError,
-        match=r"line 2\.15 of stable went from 2\.15\.1 down to 2\.15\.0 without a withdrawal record",
+        match=r"line 2\.15 of stable went from 2\.15\.1 down to 2\.15\.0 without a withdrawal",
     ):
         world.client().latest("stable")
     forge(world.root, world.stable, "stable", line="2.15", line_mut=_withdrawn(original))
