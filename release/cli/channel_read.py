@@ -159,6 +159,7 @@ def _open(args: argparse.Namespace, out: Output, source: str) -> ChannelClient:
         deadline=_deadline(args),
         trust_on_first_use=args.trust_on_first_use,
         verify=not args.no_verify,
+        dev_trust_config=_dev_trust_config(args),
     )
     anchor = client.anchor
     if anchor is not None and anchor.tofu:
@@ -172,6 +173,17 @@ def _open(args: argparse.Namespace, out: Output, source: str) -> ChannelClient:
             "check the hash out of band and pass --root-sha256 next time"
         )
     return client
+
+
+def _dev_trust_config(args: argparse.Namespace) -> Path | None:
+    """With ``--dev``: the local dev instance's trust config (or ``--trust-config``)."""
+    if not getattr(args, "dev", False):
+        return None
+    if args.trust_config is not None:
+        return Path(args.trust_config)
+    from release.adapters.sigstore import DEV_TRUST_CONFIG_NAME, default_dev_state_dir
+
+    return default_dev_state_dir(os.environ) / DEV_TRUST_CONFIG_NAME
 
 
 def _finish(client: ChannelClient, out: Output) -> None:
@@ -250,7 +262,7 @@ def _fast_latest(args: argparse.Namespace, source: str) -> dict[str, Any] | None
         repo=args.repo,
         state_has_root=True,
         trust_on_first_use=False,
-    )
+    )  # --dev needs nothing here: the state's root was reached by a verified run
     answer = fast_answer(
         state,
         fetcher,

@@ -592,10 +592,13 @@ def open_client(
     verify: bool = True,
     env: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    dev_trust_config: Path | None = None,
 ) -> ChannelClient:
     """A client for ``source`` (a directory or URL). ``verify=False`` reads without any
     check (answers are UNVERIFIED) and needs no root. Raises ReleaseError subclasses:
-    UsageError (source), UndecidedError (no root), ConfigError/StateError, TrustError."""
+    UsageError (source), UndecidedError (no root), ConfigError/StateError, TrustError.
+    ``dev_trust_config``: accept the store's own root when it names that local dev
+    Sigstore instance (``--dev``)."""
     fetcher = fetcher_for(source, deadline=deadline)
     canonical = canonical_source(source)
     if not verify:
@@ -612,6 +615,7 @@ def open_client(
         state_has_root=state.has_trusted_root(),
         trust_on_first_use=trust_on_first_use,
         env=env,
+        dev_trust_config=dev_trust_config,
     )
     cache = VerdictCache(list(state.load().get("verdicts", [])), canonical)
     view = VerifiedView(fetcher, state, anchor, cache)

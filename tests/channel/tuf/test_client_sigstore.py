@@ -96,3 +96,31 @@ def test_unchanged_metadata_is_not_verified_twice(world: TufWorld) -> None:
 
     assert run("--root", str(world.root_file)) == "True"  # new bytes: verified
     assert run() == "False"  # the same bytes: the verdicts are remembered
+
+
+def test_dev_accepts_only_a_root_naming_this_machines_dev_instance(
+    world: TufWorld, dev_sigstore: DevInstance, tmp_path: Path
+) -> None:
+    import json
+
+    from release.channel.tuf.client import open_client
+
+    c = open_client(
+        str(world.root),
+        state_dir=world.fresh_state(),
+        env={},
+        dev_trust_config=dev_sigstore.trust_config,
+    )
+    assert c.latest("stable") == "2.15.1"
+    assert c.anchor is not None
+    assert c.anchor.origin.startswith("--dev")
+    other = json.loads(dev_sigstore.trust_config.read_text())
+    other["trustedRoot"]["tlogs"] = []  # another instance's trust config
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    with pytest.raises(TrustError, match=r"does not name the local dev Sigstore instance"):
+        open_client(
+            str(world.root),
+            state_dir=world.fresh_state(),
+            env={},
+            dev_trust_config=tmp_path / "other.json",
+        )
