@@ -16,7 +16,7 @@ adapter and call it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from release.adapters.commitcache import CommitCache
@@ -87,6 +87,9 @@ class Origin:
         }
 
 
+FileFacts = Mapping[str, frozenset[str]] | Callable[[Sequence[str]], Mapping[str, frozenset[str]]]
+
+
 @dataclass(frozen=True)
 class Matching:
     """The result of :func:`match_lines`: certain and confident origins are counted,
@@ -111,14 +114,15 @@ def match_lines(
     line_pids: Mapping[str, str],
     main_commits: Sequence[Commit],
     main_pids: Mapping[str, str],
-    files: Mapping[str, frozenset[str]] | None = None,
+    files: FileFacts | None = None,
 ) -> Matching:
     """``{line commit: Origin}`` for every line commit that came from a main commit.
 
     Pure. Each main commit is claimed at most once per method priority: a trailer
     wins, then an identical patch-id, then the PR number in the subject, then (with
-    ``files``, the paths each commit touches) equivalence for the main commits still
-    unclaimed, over the line commits that are neither merges nor release commits.
+    ``files``, the paths each commit touches, or a function returning them for the
+    commits it is given) equivalence for the main commits still unclaimed, over the
+    line commits that are neither merges nor release commits.
     """
     by_sha = {c.sha: c for c in main_commits}
     by_pid: dict[str, list[str]] = {}
@@ -160,6 +164,8 @@ def match_lines(
     unclaimed = [c for c in main_commits if c.sha not in claimed]
     if not rest or not unclaimed:
         return Matching(result, possible)
+    if callable(files):
+        files = files([*(c.sha for c in rest), *(c.sha for c in unclaimed)])
     extra: dict[str, list[str]] = {}
     for m in match_equivalent(rest, unclaimed, files, pr_of):
         origin = Origin(m.main_commit, EQUIVALENCE, m.evidence)
@@ -329,20 +335,9 @@ def _match(
     candidates: Sequence[Commit],
     main_pids: Mapping[str, str],
 ) -> Matching:
-    """The three certain strategies, then equivalence when some line commit is left
-    (file lists are read only then)."""
-    first = match_lines(commits, line_pids, candidates, main_pids)
-    left = [
-        c
-        for c in commits
-        if len(c.parents) <= 1
-        and not is_release_commit(c.subject)
-        and (c.sha not in first.origins or _squash(c))
-    ]
-    if not left or not candidates:
-        return first
-    files = cache.files([*(c.sha for c in left), *(c.sha for c in candidates)])
-    return match_lines(commits, line_pids, candidates, main_pids, files)
+    """All four strategies; file lists are read (from the cache) only when some line
+    commit is left for equivalence."""
+    return match_lines(commits, line_pids, candidates, main_pids, cache.files)
 
 
 def find_on_line(
