@@ -49,7 +49,7 @@ class CommitCache:
         self.path = cache_path(git) if enabled else None
         self._pids: dict[str, str] = {}
         self._files: dict[str, frozenset[str]] = {}
-        self.computed = 0  # commits whose facts were computed by this instance (for tests)
+        self.computed = 0  # facts (patch-ids, file lists) this instance computed
         if self.path is not None:
             self._load(self.path)
 
@@ -111,6 +111,7 @@ class CommitCache:
         missing = [s for s in dict.fromkeys(shas) if s not in self._files]
         if missing:
             self._files.update(_name_only(self.git, missing))
+            self.computed += len(missing)
             for s in missing:
                 self._files.setdefault(s, frozenset())
             self._append([f"F {s} {_SEP.join(sorted(self._files[s]))}" for s in missing])
