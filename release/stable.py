@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -111,6 +111,16 @@ def line_status(git: Git, channel: ChannelConfig, today: date) -> list[LineStatu
     """
     releases = [(t.name, v, t.date.date()) for t, v in stable_releases(git, channel)]
     return line_statuses(releases, channel.support, today, branch_for=channel.branch_for)
+
+
+def _first_days(releases: Sequence[tuple[TagInfo, StableVersion]]) -> dict[Line, date | None]:
+    """The day of each line's first release (what the support rules count from)."""
+    days: dict[Line, date | None] = {}
+    for t, v in releases:
+        day = t.date.astimezone(UTC).date()
+        prev = days.get(v.line)
+        days[v.line] = day if prev is None or day < prev else prev
+    return days
 
 
 def _main_ref(git: Git, channel: ChannelConfig, problems: list[str]) -> str | None:
@@ -346,7 +356,11 @@ def _plan_line_release(
         if latest and version <= latest[1]:
             problems.append(f"{version} is not above the line's latest {latest[0].name}")
         phase, eol = line_phase(
-            the_line, {v.line for v in versions}, channel.support, opts.now.date()
+            the_line,
+            {v.line for v in versions},
+            channel.support,
+            opts.now.date(),
+            released=_first_days(releases),
         )
         if phase == EOL:
             since = f" since {eol.isoformat()}" if eol else ""

@@ -105,7 +105,7 @@ class LineSupport:
 
 @dataclass(frozen=True)
 class SupportPolicy:
-    """How long stable lines are supported: a count, or explicit dates per line."""
+    """How long stable lines are supported: a count, a date rule, or explicit dates."""
 
     maintained_lines: int = setting(
         "maintained-lines", Int(minimum=1), 2, "lines supported at once (newest active)"
@@ -115,6 +115,12 @@ class SupportPolicy:
         TableMap(LineSupport, _line_name, 'a table of lines "X.Y" = {released, eol}'),
         doc="explicit dates per line",
         factory=lambda: MappingProxyType({}),
+    )
+    eol_months: int | None = setting(
+        "eol-months",
+        Int(minimum=1),
+        None,
+        "date rule: maintenance from the next line's .0, end of life this many months later",
     )
 
 

@@ -5,6 +5,7 @@ resolved conflict branch merged by a human is released without picks."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +159,28 @@ def test_backport_without_picks_and_nothing_new_is_refused(tmp_path: Path) -> No
     assert list(info.value.problems) == [
         "nothing new on 2.14.x since stable-2.14.0; pass --pick SHA|#PR"
     ]
+
+
+def test_support_by_dates_in_status_and_releases(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sr = make_stable_repo(tmp_path, maintained=1, support_extra="eol-months = 1")
+    _line(sr, "2.14", "edge-26.10.1")
+    _line(sr, "2.15", "edge-26.11.1")  # both .0 tagged 2026-11-04
+    # maintained-lines = 1 would end 2.14 at once; the date rule gives it a month
+    assert main(["--repo", str(sr.path), "status", "--date", "2026-11-25"]) == 0
+    row = next(r for r in capsys.readouterr().out.splitlines() if r.strip().startswith("2.14"))
+    assert row.endswith("maintenance (eol 2026-12-04)")
+    config = sr.config()
+    ch = stable_channel(config, None)
+    plan = plan_backport(sr.git, config, ch, sr.opts(tmp_path), line="2.14", picks=["#2"])
+    assert plan.tag == "stable-2.14.1"
+    late = sr.opts(tmp_path, now=datetime(2026, 12, 4, 9, 0, tzinfo=UTC))
+    with pytest.raises(PreflightError) as info:
+        plan_backport(sr.git, config, ch, late, line="2.14", picks=["#2"])
+    assert "line 2.14 is past its end of life since 2026-12-04" in info.value.message
+    forced = plan_backport(sr.git, config, ch, late, line="2.14", picks=["#2"], force_eol=True)
+    assert any("END-OF-LIFE" in w for w in forced.warnings)
+    assert main(["--repo", str(sr.path), "status", "--date", "2026-12-04"]) == 0
+    row = next(r for r in capsys.readouterr().out.splitlines() if r.strip().startswith("2.14"))
+    assert row.endswith("eol (eol 2026-12-04)")
