@@ -261,7 +261,8 @@ def render_section(
     if hidden:
         ref = history_ref or title
         where = f"[the full history]({repo}/commits/{ref})" if repo else f"`git log {ref}`"
-        out += [f"… and {hidden} earlier changes: see {where}.", ""]
+        noun = "change" if hidden == 1 else "changes"
+        out += [f"… and {hidden} earlier {noun}: see {where}.", ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
