@@ -14,8 +14,9 @@ What is left to recognise it by:
 :func:`score` combines them into a confidence in ``[0, 1]``. A match at or above
 :data:`CONFIDENT` is counted like the other strategies; one between :data:`POSSIBLE`
 and :data:`CONFIDENT` is shown as a possible match and never counted. A main commit
-two line commits match almost equally well (or the reverse) is ambiguous and
-demoted below :data:`CONFIDENT`: the goal is zero false matches.
+two line commits match almost equally well (or the reverse) is ambiguous, and a
+match without a PR reference on a subject of fewer than three words says too little:
+both are demoted below :data:`CONFIDENT`. The goal is zero false matches.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 CONFIDENT = 0.8
 POSSIBLE = 0.55
 _AMBIGUOUS_GAP = 0.1
+_SPECIFIC_WORDS = 3  # words a subject needs to be matched without a PR reference
 
 _REF_RE = re.compile(r"(?<![\w/])#(\d{1,9})\b")
 _PR_SUFFIX_RE = re.compile(r"\s*\(#\d+\)")
@@ -119,6 +121,10 @@ def score(
         confidence = 0.5 + 0.25 * subject + 0.25 * files
     else:
         confidence = 0.55 * subject + 0.35 * files
+        if len(target.split()) < _SPECIFIC_WORDS:
+            # "fix: five" says too little to tell one change from another without a
+            # reference: at most a possible match
+            confidence = min(confidence, CONFIDENT - 0.01)
     return Evidence(round(confidence, 3), referenced, round(subject, 3), round(files, 3))
 
 

@@ -129,3 +129,13 @@ def test_possible_matches_are_not_carried() -> None:
         "evidence": "subject 0.70, files 0.50",
         "also": [],
     }
+
+
+def test_a_short_subject_without_reference_is_only_possible() -> None:
+    main = [c("a1", "fix: five (#5)")]
+    line = [c("b1", "line-only: five")]  # a different change to the same file
+    got = match_lines(
+        line, {}, main, {}, {main[0].sha: fs("five.txt"), line[0].sha: fs("five.txt")}
+    )
+    assert got.origins == {}
+    assert got.possible[line[0].sha].confidence < CONFIDENT
