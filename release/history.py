@@ -44,10 +44,10 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "Anomaly",
-    "add_months",
     "History",
     "LineSummary",
     "ReleaseTag",
+    "add_months",
     "assign_commits",
     "build_history",
     "classify_tag",
