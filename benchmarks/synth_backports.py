@@ -2,8 +2,9 @@
 
 Built in a second or two with ``git fast-import``. Main gets conventional commits
 with PR numbers, each adding files in an area of the tree (so a clean cherry-pick
-has the same patch-id); stable lines ``2.N.x`` are cut from main at intervals and
-interleave. Each line carries backports made in the ways real projects make them:
+has the same patch-id); stable lines are cut from main at intervals and
+interleave, on Linkerd's ``release/stable-2.N`` branches. Each line carries
+backports made in the ways real projects make them:
 
 - ``trailer``: ``cherry-pick -x``;
 - ``patch-id``: a clean pick without trailer, sometimes reworded;
@@ -84,6 +85,10 @@ class Truth:
     decoys: dict[str, set[str]] = field(default_factory=dict)  # branch -> line-only commits
     main_commits: int = 0
 
+    def specs(self) -> list[tuple[str, str]]:
+        """``(line, branch)`` of every line, for :func:`release.ledger.line_ledgers`."""
+        return [(b.removeprefix("release/stable-"), b) for b in self.carried]
+
     @property
     def backports(self) -> int:
         return sum(len(m) for b in self.carried.values() for m in b.values())
@@ -157,8 +162,8 @@ def build(
     span = main_commits // (lines + 1)
     for n in range(lines):
         cut = span * (n + 1)
-        branch = f"2.{n + 10}.x"
-        line = branch[:-2]
+        line = f"2.{n + 10}"
+        branch = f"release/stable-{line}"  # Linkerd's branch format
         head = main[cut - 1][0]
         later = list(range(cut, main_commits))
         chosen = sorted(rng.sample(later, min(per_line, len(later))))
@@ -277,7 +282,7 @@ def score(path: Path, truth: Truth) -> dict[str, object]:
     from release.ledger import line_ledgers
 
     git = Git(path)
-    ledgers = line_ledgers(git, [(b[:-2], b) for b in truth.carried], "main")
+    ledgers = line_ledgers(git, truth.specs(), "main")
     found = false = possible = 0
     missed: dict[str, int] = {}
     for ledger in ledgers:

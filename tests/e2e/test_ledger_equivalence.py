@@ -32,7 +32,7 @@ def test_every_failure_mode_is_found_with_zero_false_matches(
 
 def test_decoys_match_nothing(synth: tuple[Path, synth_backports.Truth]) -> None:
     path, truth = synth
-    ledgers = line_ledgers(Git(path), [(b[:-2], b) for b in truth.carried], "main")
+    ledgers = line_ledgers(Git(path), truth.specs(), "main")
     for ledger in ledgers:
         for entry in ledger.entries:
             if entry.commit in truth.decoys[ledger.branch]:
@@ -43,7 +43,7 @@ def test_patch_ids_and_files_are_computed_once(tmp_path: Path) -> None:
     path = tmp_path / "repo"
     truth = synth_backports.build(path, main_commits=300, lines=2, backports=40, seed=5)
     git = Git(path)
-    specs = [(b[:-2], b) for b in truth.carried]
+    specs = truth.specs()
     assert not cache_path(git).exists()
     first = CommitCache(git)
     cold = line_ledgers(git, specs, "main", cache=first)
