@@ -115,6 +115,9 @@ class BackendContract:
             backend.compare_and_swap(key, b"x", None)
         with pytest.raises(ChannelError, match=r"not a plain relative path"):
             backend.read(key)
+        if key not in ("", "a/"):  # list(""): everything; list("a/"): under a
+            with pytest.raises(ChannelError, match=r"not a plain relative path"):
+                list(backend.list(key))
         assert list(backend.list()) == []
 
     def test_racing_swaps_lose_no_update(self, backend: Backend) -> None:

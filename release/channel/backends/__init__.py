@@ -52,6 +52,13 @@ def check_key(key: str) -> str:
     return key
 
 
+def check_list_prefix(prefix: str) -> str:
+    """A :meth:`Backend.list` prefix: empty, or a key prefix (a trailing ``/`` allowed)."""
+    if prefix:
+        check_key(prefix[:-1] if prefix.endswith("/") else prefix)
+    return prefix
+
+
 class Backend(Protocol):
     """The four operations a channel store needs from where its bytes live."""
 

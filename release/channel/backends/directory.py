@@ -21,7 +21,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from release.channel.backends import Blob, ObjectExists, SwapConflict, check_key
+from release.channel.backends import (
+    Blob,
+    ObjectExists,
+    SwapConflict,
+    check_key,
+    check_list_prefix,
+)
 from release.errors import ChannelError
 from release.files import create_once, write_atomic
 
@@ -171,6 +177,7 @@ class DirectoryBackend:
 
     def list(self, prefix: str = "") -> Iterator[str]:
         """The keys starting with ``prefix``, sorted. Raises ChannelError."""
+        check_list_prefix(prefix)
         base = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
         start = self.root.joinpath(*base.split("/")) if base else self.root
         keys: list[str] = []
