@@ -9,12 +9,18 @@ else needs to change for it to be validated, merged and printed with its source.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
+from release.channel.backends.location import (
+    S3Location,
+    check_bucket,
+    check_endpoint,
+    check_prefix,
+)
 from release.config.schema import (
     Bool,
     Day,
@@ -35,7 +41,7 @@ DEFAULT_EDGE_TAG = "edge-{yy}.{m}.{n}"
 DEFAULT_STABLE_TAG = "stable-{version}"
 DEFAULT_BRANCH_FORMAT = "{major}.{minor}.x"
 DEV_ISSUER = "https://dev.invalid"
-PUBLISH_TARGETS = ("directory", "pages", "release-assets")
+PUBLISH_TARGETS = ("directory", "pages", "release-assets", "s3")
 
 
 def _line_name(text: str) -> str | None:
@@ -68,6 +74,22 @@ def _channel_name_problem(text: str) -> str | None:
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", text):
         return "expected a channel name of lowercase letters, digits, - and _"
     return None
+
+
+def _location_problem(check: Callable[[str], str]) -> Callable[[str], str | None]:
+    def problem(text: str) -> str | None:
+        try:
+            check(text)
+        except ConfigError as exc:
+            return exc.message
+        return None
+
+    return problem
+
+
+_bucket_problem = _location_problem(check_bucket)
+_prefix_problem = _location_problem(check_prefix)
+_endpoint_problem = _location_problem(check_endpoint)
 
 
 def _target(text: str) -> bool:
@@ -136,6 +158,30 @@ class PublishSettings:
         None,
         "where the store is served (absolute links in install.sh and feeds)",
     )
+    # target = "s3" (credentials come from the AWS environment / config chain, never here)
+    bucket: str | None = setting("bucket", Str(check=_bucket_problem), None, "S3 bucket")
+    prefix: str = setting(
+        "prefix", Str(empty=True, check=_prefix_problem), "", "key prefix of the store"
+    )
+    endpoint_url: str | None = setting(
+        "endpoint-url",
+        Str(check=_endpoint_problem),
+        None,
+        "S3-compatible endpoint (R2, GCS, MinIO…)",
+    )
+    region: str | None = setting("region", Str(), None, "S3 region")
+
+    def check_settings(self) -> str | None:
+        if self.target == "s3" and self.bucket is None:
+            return 'target = "s3" needs bucket = "…"'
+        return None
+
+    @property
+    def s3(self) -> S3Location | None:
+        """The S3 location of ``target = "s3"`` (else None)."""
+        if self.target != "s3" or self.bucket is None:
+            return None
+        return S3Location(self.bucket, self.prefix, self.endpoint_url, self.region)
 
 
 @dataclass(frozen=True)
@@ -187,6 +233,8 @@ class ChannelConfig:
     def publish_url(self) -> str | None:
         """``[publish] url`` without a trailing slash, or None."""
         return self.publish.url.rstrip("/") if self.publish.url else None
+    def publish_s3(self) -> S3Location | None:
+        return self.publish.s3
 
     def branch_for(self, line: Line) -> str:
         """The branch of a stable line, e.g. ``2.15.x``."""

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -24,6 +24,8 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
     """One SeaweedFS for the session, with the test bucket created."""
     reason = unusable_reason()
     if reason is not None:
+        if os.environ.get("RELEASE_REQUIRE_SEAWEEDFS"):  # CI (.ci/run): a failure, not a skip
+            pytest.fail(f"SeaweedFS unavailable: {reason}")
         pytest.skip(f"SeaweedFS unavailable: {reason}")
     with running_seaweed(tmp_path_factory.mktemp("seaweed")) as server:
         server.make_bucket(BUCKET)
@@ -43,7 +45,3 @@ def prefix(request: pytest.FixtureRequest) -> str:
     """A fresh prefix in the shared bucket for each test."""
     name = "".join(c if c.isalnum() else "-" for c in request.node.name)[:60]
     return f"t/{next(_counter)}-{name}"
-
-
-def workdir(tmp_path: Path) -> Path:
-    return tmp_path

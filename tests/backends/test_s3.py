@@ -117,6 +117,15 @@ def test_same_bytes_are_recognised_by_their_recorded_digest(
         s3.put_if_absent("releases/t/big", data + b"!")
 
 
+def test_an_altered_object_is_detected_on_read(s3: S3Backend, seaweed: Seaweed) -> None:
+    s3.put_if_absent("releases/t/a.tar.gz", b"good bytes")
+    name = f"{s3.location.prefix}/releases/t/a.tar.gz"
+    meta = seaweed.client().head_object(Bucket=BUCKET, Key=name)["Metadata"]
+    seaweed.client().put_object(Bucket=BUCKET, Key=name, Body=b"evil bytes", Metadata=meta)
+    with pytest.raises(ChannelError, match=r"does not match the sha256 recorded"):
+        s3.read("releases/t/a.tar.gz")
+
+
 def test_the_probe_leaves_nothing_behind(s3: S3Backend, seaweed: Seaweed) -> None:
     s3.put_if_absent("a", b"1")
     s3.put_if_absent("b", b"2")

@@ -131,6 +131,18 @@ class DirectoryBackend:
         data = self._read_bytes(key)
         return None if data is None else Blob(data, etag_of(data))
 
+    def digest(self, key: str) -> str | None:
+        """The sha256 of ``key``'s bytes (streamed), or None. Raises ChannelError."""
+        target = self.path(key)
+        try:
+            with target.open("rb") as fh:
+                self._inside(key, target)
+                return hashlib.file_digest(fh, "sha256").hexdigest()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise self._error("read", key, exc) from exc
+
     def put_if_absent(self, key: str, data: bytes, *, immutable: bool = True) -> bool:
         """Create ``key`` once. False if the same bytes are there.
 

@@ -21,6 +21,7 @@ key and the store.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import threading
@@ -101,6 +102,10 @@ def content_type(key: str) -> str:
 def _code(exc: Any) -> str:
     response = getattr(exc, "response", None) or {}
     return str(response.get("Error", {}).get("Code", ""))
+
+
+def _meta(response: Any) -> dict[str, str]:
+    return {str(k).lower(): str(v) for k, v in (response.get("Metadata") or {}).items()}
 
 
 def _status(exc: Any) -> int:
@@ -242,7 +247,10 @@ class S3Backend:
     # --- the Backend protocol ----------------------------------------------------
 
     def read(self, key: str) -> Blob | None:
-        """The bytes of ``key`` and its S3 ETag, or None. Raises ChannelError."""
+        """The bytes of ``key`` and its S3 ETag, or None. Raises ChannelError.
+
+        Our objects are checked against the sha256 recorded when they were written.
+        """
         name = self._key(key)
         try:
             response = self.client.get_object(Bucket=self.location.bucket, Key=name)
@@ -251,7 +259,26 @@ class S3Backend:
             if _code(exc) != "NoSuchBucket" and (_code(exc) == "NoSuchKey" or _status(exc) == 404):
                 return None
             raise self._error("read", key, exc) from None
+        recorded = _meta(response).get(SHA256_META)
+        if recorded is not None and recorded != hashlib.sha256(data).hexdigest():
+            raise ChannelError(
+                f"{key} in {self.description} does not match the sha256 recorded when it "
+                "was written",
+                hint="the object was altered or truncated in the bucket; restore it from a "
+                "mirror with `release channel sync`",
+            )
         return Blob(data, str(response["ETag"]))
+
+    def digest(self, key: str) -> str | None:
+        """The sha256 recorded with our object (one HEAD), else of its bytes; None if absent."""
+        head = self._head(key, self._key(key))
+        if head is None:
+            return None
+        recorded = _meta(head).get(SHA256_META)
+        if recorded is not None and _meta(head).get(OWNER_META) == OWNER_VALUE:
+            return recorded
+        blob = self.read(key)
+        return None if blob is None else hashlib.sha256(blob.data).hexdigest()
 
     def _head(self, key: str, name: str, **conditions: str) -> dict[str, Any] | None:
         try:
@@ -272,7 +299,7 @@ class S3Backend:
 
     def _refuse_foreign(self, key: str, head: dict[str, Any]) -> str | None:
         """The recorded sha256 of one of our objects; raises for a foreign one."""
-        meta = {k.lower(): v for k, v in (head.get("Metadata") or {}).items()}
+        meta = _meta(head)
         if meta.get(OWNER_META) != OWNER_VALUE:
             raise ChannelError(
                 f"{key} in {self.description} was not written by release-channels; "
@@ -289,6 +316,8 @@ class S3Backend:
             CacheControl=cache,
             ContentType=content_type(key),
             Metadata={OWNER_META: OWNER_VALUE, SHA256_META: digest},
+            # The server checks the bytes it received (S3 and every compatible server).
+            ContentMD5=base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode(),
             **conditions,
         )
         return str(response["ETag"])
@@ -385,6 +414,7 @@ def _make_client(location: S3Location) -> Any:
         connect_timeout=5,
         read_timeout=60,
         retries={"mode": "standard", "max_attempts": 3},
+        max_pool_connections=32,  # sync copies in parallel
         # S3-compatible servers (R2, GCS, older MinIO) reject trailing checksums.
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
