@@ -233,6 +233,8 @@ class ChannelConfig:
     def publish_url(self) -> str | None:
         """``[publish] url`` without a trailing slash, or None."""
         return self.publish.url.rstrip("/") if self.publish.url else None
+
+    @property
     def publish_s3(self) -> S3Location | None:
         return self.publish.s3
 
