@@ -24,16 +24,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from release.channel.backends import Backend, Blob, ObjectExists, SwapConflict
+from release.channel.views import is_view_path
 from release.errors import ChannelError
 
 # The store's mutable entry points, in the order they are written (timestamp last).
 TIMESTAMP = "metadata/timestamp.json"
 MUTABLE_KEYS = ("metadata/root.json", "index.json", TIMESTAMP)
-# Views are regenerated on every publication (never pinned by a document).
-_VIEWS = re.compile(
-    r"index\.html|versions\.json|dev-trust-config\.json|schema/[^/]+\.schema\.json"
-    r"|channels/[^/]+/(versions\.json(\.sigstore\.json)?|feed\.xml|install\.sh)"
-)
+# Besides the views (page, versions.json, feeds, install scripts: regenerated on every
+# publication, never pinned by a document), files a store rewrites in place.
+_REWRITTEN = re.compile(r"dev-trust-config\.json|schema/[^/]+\.schema\.json")
 WORKERS = 16
 
 Progress = Callable[[str, str], None]
@@ -41,7 +40,7 @@ Progress = Callable[[str, str], None]
 
 def is_mutable(key: str) -> bool:
     """Whether ``key`` is replaced in place (entry points and views) rather than immutable."""
-    return key in MUTABLE_KEYS or bool(_VIEWS.fullmatch(key))
+    return key in MUTABLE_KEYS or is_view_path(key) or bool(_REWRITTEN.fullmatch(key))
 
 
 @dataclass

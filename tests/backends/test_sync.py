@@ -36,7 +36,7 @@ def built_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, KeyRoot
         publish(store, EDGE, v, keys.signer(EDGE_ID))
     for v in ("1.0.0", "1.0.1", "1.1.0"):
         publish(store, STABLE, v, keys.signer(STABLE_ID))
-    store.write_page(NOW)
+    store.render_views(NOW)
     return root, keys
 
 
