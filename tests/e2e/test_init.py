@@ -99,6 +99,7 @@ def test_init_on_a_linkerd_shaped_history(
     lines = {row["line"]: row for row in status["stable"][0]["lines"]}
     assert lines["2.14"]["latest"]["tag"] == "stable-2.14.1"
     assert lines["2.13"]["latest"]["tag"] == "stable-2.13.7"
+    assert (lines["2.14"]["phase"], lines["2.13"]["phase"]) == ("active", "maintenance")
     code, out, err = run(capsys, "--repo", repo, "stable", "ledger")
     assert code == 0, err
     assert out.startswith("2.14 (release/stable-2.14, cut at ")
