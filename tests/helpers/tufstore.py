@@ -154,8 +154,13 @@ class TufRepo:
         return sorted(p.name for p in (self.root / "channels").iterdir() if p.is_dir())
 
     def current_channel_doc(self, channel: str) -> str:
+        """The channel document the v1 index pins, else the highest ``v{N}.json``."""
         index = sj.loads((self.root / "index.json").read_bytes())
-        return str(index["channels"][channel]["document"]["path"])
+        if "channels" in index:
+            return str(index["channels"][channel]["document"]["path"])
+        docs = (self.root / "channels" / channel).glob("v*.json")
+        newest = max(int(d.name[1:-5]) for d in docs if d.name[1:-5].isdigit())
+        return f"channels/{channel}/v{newest}.json"
 
     def publish(
         self,

@@ -330,6 +330,8 @@ class ChannelClient:
         return TagFormat(doc.tag_format).format(model.parse_version(doc.kind, version))
 
     def find(self, channel: str, version: str) -> tuple[LineDocument, Release]:
+        """The release ``version`` (or tag) of ``channel``. Raises UsageError if absent."""
+        channel, version = self.resolve(version, channel)
         doc = self.channel(channel)
         try:
             v = model.parse_version(doc.kind, version)
@@ -351,7 +353,9 @@ class ChannelClient:
         return ldoc, release
 
     def check(self, channel: str, version: str) -> CheckResult:
-        """Where ``version`` stands; every document behind the answer is loaded and checked."""
+        """Where ``version`` (or a tag) stands; every document behind the answer is loaded
+        and checked."""
+        channel, version = self.resolve(version, channel)
         doc = self.channel(channel)
         ldoc, release = self.find(channel, version)
         entry = doc.entry(ldoc.line)
