@@ -200,8 +200,43 @@ def _result(out: Output, client_verified: bool, text: str, data: dict[str, Any])
 
 
 def _dispatch(args: argparse.Namespace, out: Output) -> tuple[str, bool]:
+    """The source, and whether the v1 client reads it (a schema-1 directory store).
+
+    Never a downgrade: when a TUF root is at hand (given out of band, the repository's,
+    or this client's state for the source), a store without TUF metadata is refused.
+    """
     source = _source(args)
-    return source, _is_legacy(source)
+    if not _is_legacy(source):
+        return source, False
+    from release.channel.tuf.bootstrap import ENV_ROOT, find_repo_root
+    from release.channel.tuf.state import ClientState, canonical_source, default_state_dir
+
+    state = ClientState(args.state_dir or default_state_dir(), canonical_source(source))
+    why = (
+        "--root"
+        if args.root is not None
+        else "--root-sha256"
+        if args.root_sha256
+        else f"${ENV_ROOT}"
+        if os.environ.get(ENV_ROOT)
+        else "--trust-on-first-use"
+        if args.trust_on_first_use
+        else f"the client state {state.path}"
+        if state.has_trusted_root()
+        else "the repository's channels/root.json"
+        if args.repo is not None and find_repo_root(args.repo) is not None
+        else None
+    )
+    if why is not None:
+        from release.errors import TrustError
+
+        raise TrustError(
+            f"{state.canonical} has no TUF metadata (a schema-1 store), but a TUF root of "
+            f"trust is at hand ({why}): refusing to read it without TUF",
+            hint="a store that lost its metadata/ is a downgrade attack, or it was never "
+            "migrated: release channel migrate",
+        )
+    return source, True
 
 
 # --- commands ------------------------------------------------------------------------

@@ -277,3 +277,22 @@ def test_repeated_latest_answers_from_verified_state_without_tuf(world: TufWorld
     world.repo.publish()  # a new timestamp: the full workflow runs again
     assert latest()[1] != ""
     assert latest() == ("2.15.1\n", "")
+
+
+def test_a_store_that_lost_its_tuf_metadata_is_a_refused_downgrade(
+    run: Any, world: TufWorld, tmp_path: Path
+) -> None:
+    import shutil
+
+    assert run("latest", "--root", str(world.root_file))[0] == 0  # state now holds the root
+    # The server's owner removes metadata/ and serves a schema-1 index of their own.
+    shutil.rmtree(world.root / "metadata")
+    index = json.loads((world.root / "index.json").read_bytes())
+    assert index["schema_version"].startswith("1.")
+    for extra in ((), ("--root", str(world.root_file))):
+        code, out, err = run("latest", *extra)
+        assert (code, out) == (1, "")
+        assert "has no TUF metadata (a schema-1 store), but a TUF root of trust is at hand" in err
+    code, _, err = run("latest", "--root", str(world.root_file), "--state-dir", str(tmp_path / "x"))
+    assert code == 1
+    assert "(--root)" in err
