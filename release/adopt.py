@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, date
 
 from release.adapters.git import TagInfo
 from release.config.model import (
@@ -28,7 +28,9 @@ from release.config.model import (
     DEFAULT_EDGE_TAG,
     DEFAULT_STABLE_TAG,
     ChannelConfig,
+    SupportPolicy,
 )
+from release.history import line_support
 from release.versions import Line, TagFormat
 
 _VERSION_TAG = re.compile(r"(?P<prefix>(?:.*[^0-9.])?)(?P<a>\d+)\.(?P<b>\d+)\.(?P<c>\d+)")
@@ -42,6 +44,8 @@ class LineFacts:
     latest: str  # the newest release tag of the line
     count: int
     branch: str | None  # the branch found for the line under the chosen format
+    first: date | None = None  # the UTC day of the line's first release
+    last: date | None = None  # the UTC day of its newest release
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class InferredChannel:
     branch_format: str = DEFAULT_BRANCH_FORMAT  # stable only
     lines: tuple[LineFacts, ...] = ()  # stable only, newest line first
     reasons: tuple[str, ...] = ()
+    eol_months: int | None = None  # stable only: the date rule the history needs, if any
 
     @property
     def latest(self) -> str | None:
@@ -71,6 +76,7 @@ class InferredChannel:
                 for f in self.lines
             ],
             "reasons": list(self.reasons),
+            "eol_months": self.eol_months,
         }
 
 
@@ -246,13 +252,24 @@ def infer(
         taken.add(name)
         template = f"{g.prefix}{{version}}"
         by_line: dict[Line, list[tuple[tuple[int, int, int], str]]] = {}
+        days: dict[Line, list[date]] = {}
         for t, v, _ in g.tags:
             by_line.setdefault(Line(v[0], v[1]), []).append((v, t.name))
+            days.setdefault(Line(v[0], v[1]), []).append(t.date.astimezone(UTC).date())
         lines = sorted(by_line, reverse=True)
         fmt, found, why = infer_branch_format(lines, branches, hint=g.prefix.strip("-/_"))
         facts = tuple(
-            LineFacts(x, max(by_line[x])[1], len(by_line[x]), found.get(x)) for x in lines
+            LineFacts(
+                x,
+                max(by_line[x])[1],
+                len(by_line[x]),
+                found.get(x),
+                min(days[x]),
+                max(days[x]),
+            )
+            for x in lines
         )
+        eol_months, support_why = infer_support(facts)
         ordered = tuple(name for _, name in sorted(n for x in lines for n in by_line[x]))
         reason = (
             f"{len(g.tags)} tags {template} in {len(lines)} lines "
@@ -260,7 +277,14 @@ def infer(
         )
         channels.append(
             InferredChannel(
-                name, "stable", template, ordered, fmt, facts, (reason, f"branch-format: {why}")
+                name,
+                "stable",
+                template,
+                ordered,
+                fmt,
+                facts,
+                (reason, f"branch-format: {why}", f"support: {support_why}"),
+                eol_months,
             )
         )
     if not calendar:
@@ -270,6 +294,37 @@ def infer(
         why = "no series of X.Y.Z tags: stable releases start with the default"
         channels.append(InferredChannel("stable", "stable", DEFAULT_STABLE_TAG, (), reasons=(why,)))
     return Inference(tuple(channels), branch, branch_reason, ignored, len(tags))
+
+
+MAX_EOL_MONTHS = 120
+
+
+def _released_while_eol(facts: Sequence[LineFacts], policy: SupportPolicy) -> LineFacts | None:
+    """The first line with a release on a day the support rule calls it end-of-life."""
+    released = {f.line: f.first for f in facts}
+    for f in facts:
+        if f.last is None:
+            continue
+        phase, _, _ = line_support(released, policy, f.last)[f.line]
+        if phase == "eol":
+            return f
+    return None
+
+
+def infer_support(facts: Sequence[LineFacts]) -> tuple[int | None, str]:
+    """The support rule the history needs: ``None`` when the default count rule never
+    calls a line end-of-life before its last release, else the fewest ``eol-months``
+    (end of life N months after the next line's ``.0``) that never does."""
+    late = _released_while_eol(facts, SupportPolicy())
+    if late is None:
+        return None, "no line shipped after the default rule (two lines) ends it"
+    for months in range(1, MAX_EOL_MONTHS + 1):
+        if _released_while_eol(facts, SupportPolicy(eol_months=months)) is None:
+            return months, (
+                f"{late.latest} shipped on {late.last} when two newer lines existed; lines "
+                f"get releases up to {months} months after the next line's .0"
+            )
+    return None, f"{late.latest} shipped long after newer lines: set [support] by hand"
 
 
 def _by_version(g: _Group, kept: Sequence[TagInfo]) -> tuple[str, ...]:
@@ -282,9 +337,15 @@ def defaults_inference(branches: Sequence[str], current: str | None) -> Inferenc
     branch, why = _main_branch(branches, current)
     return Inference(
         (
-            InferredChannel("edge", "edge", DEFAULT_EDGE_TAG, (), reasons=("no tags: default",)),
             InferredChannel(
-                "stable", "stable", DEFAULT_STABLE_TAG, (), reasons=("no tags: default",)
+                "edge", "edge", DEFAULT_EDGE_TAG, (), reasons=("no tags yet: Linkerd's default",)
+            ),
+            InferredChannel(
+                "stable",
+                "stable",
+                DEFAULT_STABLE_TAG,
+                (),
+                reasons=("no tags yet: Linkerd's default",),
             ),
         ),
         branch,

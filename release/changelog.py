@@ -20,7 +20,7 @@ range is conventional the section is one flat list. Merge commits are skipped.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -35,6 +35,7 @@ __all__ = [
     "Entry",
     "entries",
     "insert_release",
+    "is_release_commit",
     "normalize_repository_url",
     "parse_conventional",
     "render_section",
@@ -59,6 +60,8 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Chores", ("chore", "deps")),
     ("Reverts", ("revert",)),
 )
+NOTES_LIMIT = 400  # entries listed in release notes; the rest are counted (GitHub caps bodies)
+FIRST_RELEASE_LIMIT = 50  # a first release's notes: the newest changes and a link to the rest
 BREAKING = "Breaking Changes"
 OTHER = "Other changes"
 _GROUP_OF = {t: title for title, types in GROUPS for t in types}
@@ -143,9 +146,26 @@ class Entry:
         }
 
 
+_RELEASE_COMMIT_RE = re.compile(
+    r"(?:Release|Released|Bump version to|chore\(release\):|release:)\s+v?[\w.+-]*\d[\w.+-]*",
+    re.IGNORECASE,
+)
+
+
+def is_release_commit(subject: str) -> bool:
+    """Whether a subject is a release commit (``Release edge-26.11.1``, the pipeline's
+    changelog commit, or ``chore(release): 2.15.0``): not a change of its own."""
+    return _RELEASE_COMMIT_RE.fullmatch(subject.strip()) is not None
+
+
 def entries(commits: Sequence[Commit]) -> list[Entry]:
-    """The changelog entries of ``commits`` (merge commits skipped), in input order."""
-    return [_entry(c.sha, c.subject, c.body, c.author) for c in commits if len(c.parents) <= 1]
+    """The changelog entries of ``commits`` in input order; merge commits and release
+    commits (:func:`is_release_commit`) are skipped."""
+    return [
+        _entry(c.sha, c.subject, c.body, c.author)
+        for c in commits
+        if len(c.parents) <= 1 and not is_release_commit(c.subject)
+    ]
 
 
 @lru_cache(maxsize=1 << 16)
@@ -173,7 +193,7 @@ def _entry(sha: str, subject: str, body: str, author: str) -> Entry:
     return Entry(group, sha, conv.type, conv.scope, breaking, description, pr, author)
 
 
-def _line(entry: Entry, repository: str | None) -> str:
+def _line(entry: Entry, repository: str | None, note: str = "") -> str:
     text = entry.description
     if entry.scope:
         text = f"**{entry.scope}:** {text}"
@@ -186,26 +206,47 @@ def _line(entry: Entry, repository: str | None) -> str:
     parts.append(f"([{short}]({repository}/commit/{entry.sha}))" if repository else f"({short})")
     if entry.author:
         parts.append(f"by {entry.author}")
+    if note:
+        parts.append(f"({note})")
     return " ".join(parts)
 
 
 def render_section(
-    title: str, day: date | None, commits: Sequence[Commit], *, repository: str | None
+    title: str,
+    day: date | None,
+    commits: Sequence[Commit],
+    *,
+    repository: str | None,
+    intro: str = "",
+    notes: Mapping[str, str] | None = None,
+    limit: int | None = None,
+    history_ref: str | None = None,
 ) -> str:
     """A markdown section ``## [title] - YYYY-MM-DD`` for ``commits`` (newest first).
 
     ``repository`` is a web URL or a git remote URL (normalized with
     :func:`normalize_repository_url`); when known, PR numbers and short SHAs are
-    links. The text ends with exactly one newline.
+    links. ``intro`` is a paragraph under the heading; ``notes`` adds a remark to the
+    entry of a commit (``{sha: "also in edge-26.11.1"}``). With ``limit``, only the
+    newest ``limit`` entries are listed and one line counts the rest and links to the
+    full history of ``history_ref`` (default ``title``). The text ends with exactly
+    one newline.
     """
     repo = normalize_repository_url(repository)
     heading = f"## [{title}]" + (f" - {day.isoformat()}" if day else "")
     items = entries(commits)
+    hidden = 0
+    if limit is not None and len(items) > limit:
+        hidden = len(items) - limit
+        items = items[:limit]
+    remarks = notes or {}
     out = [heading, ""]
+    if intro:
+        out += [intro, ""]
     if not items:
         out += ["_No changes._", ""]
     elif all(e.group == OTHER for e in items):
-        out += [_line(e, repo) for e in items]
+        out += [_line(e, repo, remarks.get(e.sha, "")) for e in items]
         out.append("")
     else:
         order = [BREAKING, *(title for title, _ in GROUPS), OTHER]
@@ -215,8 +256,13 @@ def render_section(
         for group in order:
             if group in grouped:
                 out += [f"### {group}", ""]
-                out += [_line(e, repo) for e in grouped[group]]
+                out += [_line(e, repo, remarks.get(e.sha, "")) for e in grouped[group]]
                 out.append("")
+    if hidden:
+        ref = history_ref or title
+        where = f"[the full history]({repo}/commits/{ref})" if repo else f"`git log {ref}`"
+        noun = "change" if hidden == 1 else "changes"
+        out += [f"… and {hidden} earlier {noun}: see {where}.", ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 

@@ -29,7 +29,7 @@ def plan_edge(git: Git, config: ProjectConfig, opts: RunOptions) -> ReleasePlan:
 
     Raises :class:`PreflightError` listing every problem found; changes nothing.
     """
-    from release.changelog import render_section
+    from release.changelog import FIRST_RELEASE_LIMIT, NOTES_LIMIT, render_section
 
     channel = config.edge
     problems: list[str] = []
@@ -63,7 +63,13 @@ def plan_edge(git: Git, config: ProjectConfig, opts: RunOptions) -> ReleasePlan:
     previous = edges[-1] if edges else None  # ascending by version
     rev_range = [head, f"^{previous.commit}"] if previous else [head]
     commits = git.log(rev_range, no_merges=False)
-    notes = render_section(tag, opts.today, commits, repository=config.repository)
+    notes = render_section(
+        tag,
+        opts.today,
+        commits,
+        repository=config.repository,
+        limit=NOTES_LIMIT if previous else FIRST_RELEASE_LIMIT,
+    )
     ctx = BuildContext(version=str(version), pep440=pep440(version), tag=tag)
     artifacts = tuple(a.name for a in plan_artifacts(config.builds, ctx, Path(".")))
     return ReleasePlan(

@@ -47,11 +47,13 @@ __all__ = [
     "History",
     "LineSummary",
     "ReleaseTag",
+    "add_months",
     "assign_commits",
     "build_history",
     "classify_tag",
     "line_support",
     "next_edge_for",
+    "phase_on",
     "releases_by_channel",
     "stable_lines",
     "support_phases",
@@ -468,6 +470,18 @@ def assign_commits(
     return result
 
 
+def add_months(day: date, months: int) -> date:
+    """``day`` plus ``months`` calendar months (the 31st becomes the month's last day)."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def line_support(
     released: Mapping[Line, date | None],
     policy: SupportPolicy,
@@ -475,34 +489,63 @@ def line_support(
     *,
     kind: str = "stable",
 ) -> dict[Line, tuple[str, date | None, date | None]]:
-    """``line -> (phase, released, eol)``: the one support rule of status and the index.
+    """``line -> (phase, released, eol)``: the ONE support rule of ``release status``,
+    the releases' ``--force-eol`` check, the channel index (``channel list``, ``show``
+    and the page read what it wrote; see :func:`phase_on` for a later day).
 
-    The newest line is ``active``; the next ``maintained_lines - 1`` are in
-    ``maintenance`` (edge lines, months, have none: only the newest is active); older
-    lines are ``eol`` from the day the line that pushed them out was released. An
-    explicit ``[support.lines."X.Y"]`` date wins: from its ``eol`` day on the line is
-    ``eol``, before it the line keeps its place-based phase; an explicit ``released``
-    replaces the first release's day.
+    The newest line is ``active``. Older lines, by the policy:
+
+    - **date rule** (``eol-months = N``): a line is in ``maintenance`` from the day the
+      next line's ``.0`` was released, and ``eol`` N months after that day;
+    - **count** (default, ``maintained-lines``): the next ``maintained_lines - 1`` lines
+      are in ``maintenance``, older ones ``eol`` from the day the line that pushed them
+      out was released. Edge lines (months) have no maintenance: only the newest is
+      active.
+
+    An explicit ``[support.lines."X.Y"]`` date wins: from its ``eol`` day on the line is
+    ``eol``, before it the line keeps its rule's phase (never ``eol``); an explicit
+    ``released`` replaces the first release's day. An EOL date is never before the
+    line's own release.
     """
     ordered = sorted(released, reverse=True)
     keep = 1 if kind == "edge" else policy.maintained_lines
+    months = policy.eol_months if kind == "stable" else None
+
+    def first_day(line: Line) -> date | None:
+        explicit = policy.lines.get(str(line)) if kind == "stable" else None
+        return (explicit.released if explicit and explicit.released else None) or released[line]
+
     out: dict[Line, tuple[str, date | None, date | None]] = {}
     for i, line in enumerate(ordered):
         explicit = policy.lines.get(str(line)) if kind == "stable" else None
-        rel = (explicit.released if explicit and explicit.released else None) or released[line]
+        rel = first_day(line)
         by_place = "active" if i == 0 else "maintenance"
         eol: date | None
         if explicit is not None and explicit.eol is not None:
             eol = explicit.eol
             phase = "eol" if today >= eol else by_place
+        elif months is not None:
+            successor = first_day(ordered[i - 1]) if i > 0 else None
+            eol = add_months(successor, months) if successor is not None else None
+            phase = "eol" if eol is not None and today >= eol else by_place
         elif i >= keep:
-            eol, phase = released[ordered[i - keep]], "eol"
+            eol, phase = first_day(ordered[i - keep]), "eol"
         else:
             eol, phase = None, by_place
         if rel is not None and eol is not None and eol < rel:
             eol = rel
         out[line] = (phase, rel, eol)
     return out
+
+
+def phase_on(phase: str, eol: date | None, today: date) -> str:
+    """The phase of a line on ``today`` from a recorded ``(phase, eol)`` (e.g. the
+    channel index, written on an earlier day by :func:`line_support`): ``eol`` from the
+    EOL day on, the recorded phase before. Consumers (``channel list``, ``channel
+    show``, the page) use this so they agree with ``release status`` on any day."""
+    if eol is not None and today >= eol:
+        return "eol"
+    return phase
 
 
 def support_phases(

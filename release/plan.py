@@ -45,6 +45,7 @@ class ReleasePlan:
     now: datetime
     repository: str | None = None
     picks: tuple[str, ...] = ()
+    on_line: tuple[str, ...] = ()  # unreleased commits already on the line, with their origin
     cut_from: str | None = None
     make_latest: bool = True
     prerelease: bool = False
@@ -69,6 +70,7 @@ class ReleasePlan:
             "previous_tag": self.previous_tag,
             "commits": self.commit_count,
             "picks": list(self.picks),
+            "on_line": list(self.on_line),
             "cut_from": self.cut_from,
             "artifacts": list(self.artifacts),
             "sign": self.sign_mode,
@@ -104,6 +106,7 @@ class ReleasePlan:
             rows.append(f"  cut from   {self.cut_from}")
         if self.picks:
             rows.append("  picks      " + " ".join(p[:12] for p in self.picks))
+        rows += [f"  on line    {row}" for row in self.on_line]
         rows += [
             f"  pep440     {self.pep440}",
             "  artifacts  " + (", ".join(self.artifacts) or "(none)"),
@@ -149,6 +152,7 @@ def plan_from_dict(data: dict[str, Any]) -> ReleasePlan:
         now=datetime.fromisoformat(data["now"]),
         repository=data.get("repository"),
         picks=tuple(data.get("picks", ())),
+        on_line=tuple(data.get("on_line", ())),
         cut_from=data.get("cut_from"),
         make_latest=data.get("make_latest", True),
         prerelease=data.get("prerelease", False),

@@ -72,7 +72,16 @@ def channel_file(c: InferredChannel, branch: str, slug: str | None, primary: boo
             f'# identity = "https://github.com/OWNER/REPO/{workflow}@refs/heads/{branch}"',
             f"# issuer = {_q(GITHUB_ISSUER)}",
         ]
-    if c.kind == "stable":
+    if c.kind == "stable" and c.eol_months is not None:
+        lines += [
+            "",
+            "# Support phases: a line is in maintenance from the next line's .0 and end-of-life",
+            "# eol-months later (the shortest window this history fits). Explicit dates win:",
+            '# [support.lines."X.Y"] released = …, eol = …',
+            "[support]",
+            f"eol-months = {c.eol_months}",
+        ]
+    elif c.kind == "stable":
         lines += [
             "",
             "# Support phases: the newest line is active, the next maintained-lines - 1 are in",

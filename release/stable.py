@@ -13,13 +13,13 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from release.adapters.build import BuildContext, plan_artifacts
 from release.adapters.git import CherryPickConflict, Commit, Git, TagInfo, cherry_pick_onto
-from release.changelog import render_section
+from release.changelog import FIRST_RELEASE_LIMIT, NOTES_LIMIT, render_section
 from release.checksums import atomic_write
 from release.config import ChannelConfig, ProjectConfig
 from release.errors import (
@@ -36,6 +36,7 @@ from release.ledger import (
     branch_ref,
     find_on_line,
     first_edge_containing,
+    line_ledger,
     pr_number,
 )
 from release.pipeline import (
@@ -67,8 +68,6 @@ from release.versions import (
 
 if TYPE_CHECKING:
     from release.adapters.github import GitHubClient
-
-NOTES_LIMIT = 400  # commits listed in release notes; the rest are counted (GitHub caps bodies)
 
 
 class BackportConflict(GitError):
@@ -114,53 +113,21 @@ def line_status(git: Git, channel: ChannelConfig, today: date) -> list[LineStatu
     return line_statuses(releases, channel.support, today, branch_for=channel.branch_for)
 
 
+def _first_days(releases: Sequence[tuple[TagInfo, StableVersion]]) -> dict[Line, date | None]:
+    """The day of each line's first release (what the support rules count from)."""
+    days: dict[Line, date | None] = {}
+    for t, v in releases:
+        day = t.date.astimezone(UTC).date()
+        prev = days.get(v.line)
+        days[v.line] = day if prev is None or day < prev else prev
+    return days
+
+
 def _main_ref(git: Git, channel: ChannelConfig, problems: list[str]) -> str | None:
     ref = branch_ref(git, channel.branch)
     if ref is None:
         problems.append(f"the source branch {channel.branch} does not exist (git fetch origin)")
     return ref
-
-
-# -- notes (pure) -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NoteEntry:
-    subject: str
-    commit: str
-    also_in: str | None = None  # the first edge release that shipped the change
-
-
-def render_notes(
-    tag: str,
-    day: date,
-    intro: str,
-    entries: Sequence[NoteEntry],
-    *,
-    repository: str | None,
-    limit: int = NOTES_LIMIT,
-) -> str:
-    """The release section of a stable release (Keep a Changelog style). Pure."""
-    rows = [f"## [{tag}] - {day.isoformat()}", "", intro, ""]
-    if entries:
-        rows += ["### Changes", ""]
-        for e in entries[:limit]:
-            ref = e.commit[:12]
-            if repository:
-                ref = f"[{e.commit[:7]}]({repository.rstrip('/')}/commit/{e.commit})"
-            also = f" (also in {e.also_in})" if e.also_in else ""
-            rows.append(f"- {_link_prs(e.subject, repository)} ({ref}){also}")
-        if len(entries) > limit:
-            rows.append(f"- … and {len(entries) - limit} more commits")
-        rows.append("")
-    return "\n".join(rows)
-
-
-def _link_prs(subject: str, repository: str | None) -> str:
-    if not repository:
-        return subject
-    base = repository.rstrip("/")
-    return re.sub(r"\(#(\d+)\)", lambda m: f"([#{m[1]}]({base}/pull/{m[1]}))", subject)
 
 
 # -- plans ------------------------------------------------------------------------------
@@ -247,15 +214,18 @@ def plan_cut(
     previous = _previous_line_zero(releases, version.line)
     rev_range = [edge[0].commit] + ([f"^{previous[0].commit}"] if previous else [])
     commits = git.log(rev_range, no_merges=True)
-    shown = commits[:NOTES_LIMIT]  # newest first; a first line may sit on years of history
-    section = render_section(tag, opts.today, shown, repository=config.repository)
-    heading, _, rest = section.partition("\n")
     intro = f"First release of the {version.line} line, cut from {edge[0].name}." + (
         f" Changes since {previous[0].name}:" if previous and commits else ""
     )
-    notes = f"{heading}\n\n{intro}\n{rest}"
-    if len(commits) > len(shown):
-        notes = notes.rstrip("\n") + f"\n\n… and {len(commits) - len(shown)} earlier commits.\n"
+    # a first line may sit on years of history: bounded, with a link to the rest
+    notes = render_section(
+        tag,
+        opts.today,
+        commits,
+        repository=config.repository,
+        intro=intro,
+        limit=NOTES_LIMIT if previous else FIRST_RELEASE_LIMIT,
+    )
     return _plan(
         config,
         channel,
@@ -386,7 +356,11 @@ def _plan_line_release(
         if latest and version <= latest[1]:
             problems.append(f"{version} is not above the line's latest {latest[0].name}")
         phase, eol = line_phase(
-            the_line, {v.line for v in versions}, channel.support, opts.now.date()
+            the_line,
+            {v.line for v in versions},
+            channel.support,
+            opts.now.date(),
+            released=_first_days(releases),
         )
         if phase == EOL:
             since = f" since {eol.isoformat()}" if eol else ""
@@ -400,8 +374,6 @@ def _plan_line_release(
                     f"line {the_line} is past its end of life{since} "
                     "(pass --force-eol to release on it anyway)"
                 )
-    if kind == "backport" and not picks and not label:
-        problems.append("a backport needs --pick SHA|#PR (or --label)")
     main_ref = _main_ref(git, channel, problems)
     specs = list(picks)
     if label:
@@ -414,7 +386,16 @@ def _plan_line_release(
     tag = channel.tag_format.format(version) if version else None
     signing = check_signing(channel, opts, problems, warnings)
     if base and latest and specs and not chosen and not problems:
-        problems.append(f"nothing to release: every pick is already on {branch}")
+        skipped = "; ".join(w.removeprefix("skipping ") for w in warnings if "already on" in w)
+        problems.append(
+            f"nothing to release: every pick is already on the line {branch} ({skipped})"
+            + (
+                f"; to release what {branch} carries since {latest[0].name}, run "
+                f"release stable {kind} {the_line} without --pick"
+                if base != latest[0].commit
+                else ""
+            )
+        )
     if base and latest and not specs and base == latest[0].commit:
         problems.append(f"nothing new on {branch} since {latest[0].name}; pass --pick SHA|#PR")
     if opts.dry_run and chosen and base and not problems:
@@ -436,16 +417,24 @@ def _plan_line_release(
         raise PreflightError([f"could not plan the {kind} release"])  # unreachable
 
     on_branch = git.log([base, f"^{latest[0].commit}"], no_merges=True)
+    on_line = _on_line_origins(git, str(version.line), branch, main_ref, on_branch)
     edge_format = config.edge.tag_format
+    also = {
+        c.sha: f"also in {edge}"
+        for c in chosen
+        if (edge := first_edge_containing(git, edge_format, c.sha))
+    }
     # newest first, like git log: the picks land on top of what the branch already has
-    entries = [
-        NoteEntry(c.subject, c.sha, first_edge_containing(git, edge_format, c.sha))
-        for c in reversed(chosen)
-    ]
-    entries += [NoteEntry(c.subject, c.sha) for c in on_branch]
     what = "Point release" if kind == "point" else "Backport release"
-    intro = f"{what} of the {version.line} line (after {latest[0].name})."
-    notes = render_notes(tag, opts.today, intro, entries, repository=config.repository)
+    notes = render_section(
+        tag,
+        opts.today,
+        [*reversed(chosen), *on_branch],
+        repository=config.repository,
+        intro=f"{what} of the {version.line} line (after {latest[0].name}).",
+        notes=also,
+        limit=NOTES_LIMIT,
+    )
     newest_line = max(v.line for v in versions)
     return _plan(
         config,
@@ -461,9 +450,33 @@ def _plan_line_release(
         notes=notes,
         signing=signing,
         picks=tuple(c.sha for c in chosen),
+        on_line=on_line,
         make_latest=kind == "point" and version.line == newest_line,
         warnings=warnings,
     )
+
+
+def _on_line_origins(
+    git: Git, line: str, branch: str, main_ref: str | None, commits: Sequence[Commit]
+) -> tuple[str, ...]:
+    """One row per unreleased commit already on the line (newest first), with the
+    main commit the ledger traces it to: ``<sha> <subject>  <- <main sha> (how)``."""
+    if not commits:
+        return ()
+    origins = {}
+    if main_ref is not None:
+        ledger = line_ledger(git, line, branch, main_ref)
+        origins = {e.commit: e.origin for e in ledger.entries}
+    rows = []
+    for c in commits:
+        origin = origins.get(c.sha)
+        src = (
+            f"<- {origin.main_commit[:12]} ({origin.describe()})"
+            if origin is not None
+            else "(made on the line)"
+        )
+        rows.append(f"{c.sha[:12]} {c.subject}  {src}")
+    return tuple(rows)
 
 
 def _line_base(git: Git, branch: str, problems: list[str]) -> tuple[str | None, bool]:
@@ -484,7 +497,10 @@ def _line_base(git: Git, branch: str, problems: list[str]) -> tuple[str | None, 
         return lsha, True
     if rsha:
         return rsha, False
-    problems.append(f"branch {branch} does not exist (locally or on origin)")
+    problems.append(
+        f"branch {branch} does not exist (locally or on origin); if the line branches are "
+        "named otherwise, set branch-format in channels/*.toml (release init --dry-run infers it)"
+    )
     return None, True
 
 
@@ -546,11 +562,18 @@ def _resolve_picks(
             problems.append(f"pick {spec} ({sha[:12]}) is not on {main_ref.split('/')[-1]}")
     if not wanted:
         return []
-    carried = find_on_line(git, base, main_ref, list(wanted.values()))
+    maybe: dict[str, tuple[str, str]] = {}
+    carried = find_on_line(git, base, main_ref, list(wanted.values()), possible=maybe)
     for sha, (line_sha, how) in carried.items():
         c = wanted.pop(sha)
         where = "since the cut" if how == CUT else f"as {line_sha[:12]}, matched by {how}"
         warnings.append(f"skipping {sha[:12]} ({c.subject}): already on {branch} {where}")
+    for sha, (line_sha, how) in maybe.items():
+        warnings.append(
+            f"{sha[:12]} ({wanted[sha].subject}) may already be on {branch} as "
+            f"{line_sha[:12]} ({how}, low confidence): picking it anyway; drop the pick "
+            "if it is the same change"
+        )
     order = {c.sha: i for i, c in enumerate(candidates)}
     return sorted(wanted.values(), key=lambda c: -order[c.sha])
 
@@ -634,6 +657,7 @@ def _plan(
     make_latest: bool,
     warnings: list[str],
     picks: tuple[str, ...] = (),
+    on_line: tuple[str, ...] = (),
     cut_from: str | None = None,
 ) -> ReleasePlan:
     ctx = BuildContext(version=str(version), pep440=pep440(version), tag=tag)
@@ -661,6 +685,7 @@ def _plan(
         now=opts.now,
         repository=config.repository,
         picks=picks,
+        on_line=on_line,
         cut_from=cut_from,
         make_latest=make_latest,
         prerelease=channel.prerelease,

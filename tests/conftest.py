@@ -24,6 +24,10 @@ def _isolated_environment(
             "CI",
         }:
             monkeypatch.delenv(key, raising=False)
+        if key.startswith("AWS_"):  # S3 tests set their own credentials
+            monkeypatch.delenv(key, raising=False)
+    # botocore looks for credentials on the instance metadata service: never off loopback.
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 @pytest.fixture

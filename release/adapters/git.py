@@ -609,13 +609,18 @@ def _apply_picks(
     return wgit.out("rev-parse", "HEAD")
 
 
-def patch_ids(git: Git, rev_range: Sequence[str]) -> dict[str, str]:
-    """``{commit: stable patch-id}`` for the non-merge commits of ``rev_range``.
+def patch_ids(git: Git, rev_range: Sequence[str], *, commits: Sequence[str] = ()) -> dict[str, str]:
+    """``{commit: stable patch-id}`` for the non-merge commits of ``rev_range``, or of
+    exactly ``commits`` (given on stdin, any number) when ``rev_range`` is empty.
 
     One ``git log -p | git patch-id --stable`` pipeline for the whole range (not a
     process per commit). Commits with an empty diff have no patch-id and are absent.
     Raises :class:`GitError`.
     """
+    if not rev_range and not commits:
+        return {}
+    if not rev_range:
+        rev_range = ["--no-walk=unsorted", "--stdin"]
     env = {**os.environ, **git._env, "LC_ALL": "C"}
     log_cmd = [
         "git",
@@ -634,9 +639,20 @@ def patch_ids(git: Git, rev_range: Sequence[str]) -> dict[str, str]:
         "--",
     ]
     producer = subprocess.Popen(
-        log_cmd, cwd=git.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        log_cmd,
+        cwd=git.root,
+        env=env,
+        stdin=subprocess.PIPE if commits else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     assert producer.stdout is not None
+    if commits:
+        assert producer.stdin is not None
+        try:  # git reads every revision before it writes: no deadlock
+            producer.stdin.write("".join(f"{c}\n" for c in commits).encode())
+        finally:
+            producer.stdin.close()
     try:
         consumer = subprocess.run(
             ["git", "patch-id", "--stable"],

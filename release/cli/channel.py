@@ -119,6 +119,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--base-url", help="where the store is served (absolute links)")
     p.set_defaults(handler=cmd_page)
 
+    from release.cli import channel_sync
+
+    channel_sync.register(sub)
+
 
 def make_verifier(args: argparse.Namespace) -> DocumentVerifier:
     """The Sigstore verifier chosen by --trust-config / --trusted-root / --staging."""

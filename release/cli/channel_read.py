@@ -159,6 +159,7 @@ def _open(args: argparse.Namespace, out: Output, source: str) -> ChannelClient:
         deadline=_deadline(args),
         trust_on_first_use=args.trust_on_first_use,
         verify=not args.no_verify,
+        dev_trust_config=_dev_trust_config(args),
     )
     anchor = client.anchor
     if anchor is not None and anchor.tofu:
@@ -172,6 +173,17 @@ def _open(args: argparse.Namespace, out: Output, source: str) -> ChannelClient:
             "check the hash out of band and pass --root-sha256 next time"
         )
     return client
+
+
+def _dev_trust_config(args: argparse.Namespace) -> Path | None:
+    """With ``--dev``: the local dev instance's trust config (or ``--trust-config``)."""
+    if not getattr(args, "dev", False):
+        return None
+    if args.trust_config is not None:
+        return Path(args.trust_config)
+    from release.adapters.sigstore import DEV_TRUST_CONFIG_NAME, default_dev_state_dir
+
+    return default_dev_state_dir(os.environ) / DEV_TRUST_CONFIG_NAME
 
 
 def _finish(client: ChannelClient, out: Output) -> None:
@@ -188,8 +200,43 @@ def _result(out: Output, client_verified: bool, text: str, data: dict[str, Any])
 
 
 def _dispatch(args: argparse.Namespace, out: Output) -> tuple[str, bool]:
+    """The source, and whether the v1 client reads it (a schema-1 directory store).
+
+    Never a downgrade: when a TUF root is at hand (given out of band, the repository's,
+    or this client's state for the source), a store without TUF metadata is refused.
+    """
     source = _source(args)
-    return source, _is_legacy(source)
+    if not _is_legacy(source):
+        return source, False
+    from release.channel.tuf.bootstrap import ENV_ROOT, find_repo_root
+    from release.channel.tuf.state import ClientState, canonical_source, default_state_dir
+
+    state = ClientState(args.state_dir or default_state_dir(), canonical_source(source))
+    why = (
+        "--root"
+        if args.root is not None
+        else "--root-sha256"
+        if args.root_sha256
+        else f"${ENV_ROOT}"
+        if os.environ.get(ENV_ROOT)
+        else "--trust-on-first-use"
+        if args.trust_on_first_use
+        else f"the client state {state.path}"
+        if state.has_trusted_root()
+        else "the repository's channels/root.json"
+        if args.repo is not None and find_repo_root(args.repo) is not None
+        else None
+    )
+    if why is not None:
+        from release.errors import TrustError
+
+        raise TrustError(
+            f"{state.canonical} has no TUF metadata (a schema-1 store), but a TUF root of "
+            f"trust is at hand ({why}): refusing to read it without TUF",
+            hint="a store that lost its metadata/ is a downgrade attack, or it was never "
+            "migrated: release channel migrate",
+        )
+    return source, True
 
 
 # --- commands ------------------------------------------------------------------------
@@ -250,7 +297,7 @@ def _fast_latest(args: argparse.Namespace, source: str) -> dict[str, Any] | None
         repo=args.repo,
         state_has_root=True,
         trust_on_first_use=False,
-    )
+    )  # --dev needs nothing here: the state's root was reached by a verified run
     answer = fast_answer(
         state,
         fetcher,

@@ -256,12 +256,21 @@ def cmd_ledger(args: argparse.Namespace, out: Output) -> int:
     for ledger in ledgers:
         line, branch = ledger.line, ledger.branch
         picked = sum(1 for e in ledger.entries if e.origin)
+        unsure = sum(1 for e in ledger.entries if e.possible)
         text.append(
             f"{line} ({branch}, cut at {ledger.cut_base[:12]}): {len(ledger.entries)} commits, "
             f"{picked} from {channel.branch}"
+            + (f", {unsure} possible (low confidence, not counted)" if unsure else "")
         )
         for e in ledger.entries:
-            src = f"<- {e.origin.main_commit[:12]} ({e.origin.how})" if e.origin else "(line only)"
+            if e.origin:
+                src = f"<- {e.origin.main_commit[:12]} ({e.origin.describe()})"
+                if e.origin.also:
+                    src += f" +{len(e.origin.also)}"
+            elif e.possible:
+                src = f"?? {e.possible.main_commit[:12]} ({e.possible.describe()}, low)"
+            else:
+                src = "(line only)"
             text.append(f"  {e.commit[:12]} {src:<30} {e.subject}")
     out.result(
         "\n".join(text) or f"no stable releases in channel {channel.name} yet",

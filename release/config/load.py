@@ -31,7 +31,15 @@ from release.config.model import (
     ChannelConfig,
     ProjectConfig,
 )
-from release.config.schema import DEFAULT_SOURCE, Layer, Sources, Str, build, check_unknown
+from release.config.schema import (
+    DEFAULT_SOURCE,
+    Layer,
+    Sources,
+    Str,
+    build,
+    check_unknown,
+    settings_of,
+)
 from release.config.schema import type_error as _type_error
 from release.errors import ConfigError
 
@@ -131,7 +139,11 @@ def _read_channel_file(path: Path, root: Path) -> _File:
     rel = _rel(path, root)
     raw = read_toml(path, rel)
     layer = Layer(rel, raw, rel)
-    name = Str().convert(raw.get("name", path.stem), layer.where("name"))
+    name_type = settings_of(ChannelConfig)["name"][1].type
+    if "name" in raw:
+        name = name_type.convert(raw["name"], layer.where("name"))
+    else:
+        name = name_type.convert(path.stem, f"{rel}: the file name (the channel's name)")
     if "kind" in raw:
         kind = Str(choices=("edge", "stable", "none")).convert(raw["kind"], layer.where("kind"))
     else:

@@ -8,12 +8,19 @@ else needs to change for it to be validated, merged and printed with its source.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
+from release.channel.backends.location import (
+    S3Location,
+    check_bucket,
+    check_endpoint,
+    check_prefix,
+)
 from release.config.schema import (
     Bool,
     Day,
@@ -34,7 +41,7 @@ DEFAULT_EDGE_TAG = "edge-{yy}.{m}.{n}"
 DEFAULT_STABLE_TAG = "stable-{version}"
 DEFAULT_BRANCH_FORMAT = "{major}.{minor}.x"
 DEV_ISSUER = "https://dev.invalid"
-PUBLISH_TARGETS = ("directory", "pages", "release-assets")
+PUBLISH_TARGETS = ("directory", "pages", "release-assets", "s3")
 
 
 def _line_name(text: str) -> str | None:
@@ -60,6 +67,29 @@ def _branch_format_problem(text: str) -> str | None:
     except (KeyError, IndexError, ValueError):
         return "expected only the placeholders {major}, {minor} and {line}"
     return None
+
+
+def _channel_name_problem(text: str) -> str | None:
+    # the name becomes a path in the channel store and a TUF role: no separators, no dots first
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", text):
+        return "expected a channel name of lowercase letters, digits, - and _"
+    return None
+
+
+def _location_problem(check: Callable[[str], str]) -> Callable[[str], str | None]:
+    def problem(text: str) -> str | None:
+        try:
+            check(text)
+        except ConfigError as exc:
+            return exc.message
+        return None
+
+    return problem
+
+
+_bucket_problem = _location_problem(check_bucket)
+_prefix_problem = _location_problem(check_prefix)
+_endpoint_problem = _location_problem(check_endpoint)
 
 
 def _target(text: str) -> bool:
@@ -97,7 +127,7 @@ class LineSupport:
 
 @dataclass(frozen=True)
 class SupportPolicy:
-    """How long stable lines are supported: a count, or explicit dates per line."""
+    """How long stable lines are supported: a count, a date rule, or explicit dates."""
 
     maintained_lines: int = setting(
         "maintained-lines", Int(minimum=1), 2, "lines supported at once (newest active)"
@@ -107,6 +137,12 @@ class SupportPolicy:
         TableMap(LineSupport, _line_name, 'a table of lines "X.Y" = {released, eol}'),
         doc="explicit dates per line",
         factory=lambda: MappingProxyType({}),
+    )
+    eol_months: int | None = setting(
+        "eol-months",
+        Int(minimum=1),
+        None,
+        "date rule: maintenance from the next line's .0, end of life this many months later",
     )
 
 
@@ -122,13 +158,39 @@ class PublishSettings:
         None,
         "where the store is served (absolute links in install.sh and feeds)",
     )
+    # target = "s3" (credentials come from the AWS environment / config chain, never here)
+    bucket: str | None = setting("bucket", Str(check=_bucket_problem), None, "S3 bucket")
+    prefix: str = setting(
+        "prefix", Str(empty=True, check=_prefix_problem), "", "key prefix of the store"
+    )
+    endpoint_url: str | None = setting(
+        "endpoint-url",
+        Str(check=_endpoint_problem),
+        None,
+        "S3-compatible endpoint (R2, GCS, MinIO…)",
+    )
+    region: str | None = setting("region", Str(), None, "S3 region")
+
+    def check_settings(self) -> str | None:
+        if self.target == "s3" and self.bucket is None:
+            return 'target = "s3" needs bucket = "…"'
+        return None
+
+    @property
+    def s3(self) -> S3Location | None:
+        """The S3 location of ``target = "s3"`` (else None)."""
+        if self.target != "s3" or self.bucket is None:
+            return None
+        return S3Location(self.bucket, self.prefix, self.endpoint_url, self.region)
 
 
 @dataclass(frozen=True)
 class ChannelConfig:
     """One channel: ``channels/NAME.toml`` merged over the defaults for NAME."""
 
-    name: str = setting("name", Str(), doc="channel name (default: the file name)")
+    name: str = setting(
+        "name", Str(check=_channel_name_problem), doc="channel name (default: the file name)"
+    )
     kind: str = setting("kind", Str(choices=("edge", "stable", "none")), doc="edge|stable|none")
     tag_format: TagFormat = setting("tag-format", TAG_FORMAT, doc="how release tags are named")
     branch: str = setting("branch", Str(), "main", "the development branch")
@@ -171,6 +233,10 @@ class ChannelConfig:
     def publish_url(self) -> str | None:
         """``[publish] url`` without a trailing slash, or None."""
         return self.publish.url.rstrip("/") if self.publish.url else None
+
+    @property
+    def publish_s3(self) -> S3Location | None:
+        return self.publish.s3
 
     def branch_for(self, line: Line) -> str:
         """The branch of a stable line, e.g. ``2.15.x``."""

@@ -51,6 +51,13 @@ class BackendContract:
         assert blob.data == b"artifact"
         assert blob.etag
 
+    def test_digest_is_the_sha256_of_the_bytes(self, backend: Backend) -> None:
+        assert backend.digest("releases/t/a") is None
+        backend.put_if_absent("releases/t/a", b"bytes")
+        assert backend.digest("releases/t/a") == hashlib.sha256(b"bytes").hexdigest()
+        backend.compare_and_swap("index.json", b"v2", None)
+        assert backend.digest("index.json") == hashlib.sha256(b"v2").hexdigest()
+
     def test_same_bytes_again_is_a_noop(self, backend: Backend) -> None:
         assert backend.put_if_absent("channels/edge/v1.json", b"{}") is True
         assert backend.put_if_absent("channels/edge/v1.json", b"{}") is False
@@ -115,6 +122,9 @@ class BackendContract:
             backend.compare_and_swap(key, b"x", None)
         with pytest.raises(ChannelError, match=r"not a plain relative path"):
             backend.read(key)
+        if key not in ("", "a/"):  # list(""): everything; list("a/"): under a
+            with pytest.raises(ChannelError, match=r"not a plain relative path"):
+                list(backend.list(key))
         assert list(backend.list()) == []
 
     def test_racing_swaps_lose_no_update(self, backend: Backend) -> None:

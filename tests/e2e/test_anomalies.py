@@ -93,3 +93,27 @@ def test_changelog_of_something_that_is_not_a_release_is_an_error(
     code, out, _ = run(capsys, "--repo", str(stray.path), "changelog", "HEAD")
     assert code == 0
     assert out.startswith("## [Unreleased]")
+
+
+def test_status_on_interleaved_lines_with_a_stray_stable_tag_and_support_by_dates(
+    tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    h = build_linkerd_history(tmp_path_factory.mktemp("lines"))
+    # a stray lightweight stable-2.13.9 on an old commit of the line: not its latest
+    h.repo.git("tag", "stable-2.13.9", h.sha["stable-2.13.2"])
+    (h.path / "channels").mkdir()
+    (h.path / "channels" / "stable.toml").write_text("[support]\neol-months = 1\n")
+    code, out, err = run(capsys, "--repo", str(h.path), "status", "--date", "2026-01-16")
+    assert code == 0, err
+    rows = {ln.split()[0]: ln for ln in out.splitlines() if ln.startswith("  2.")}
+    assert rows["2.14"].split()[1] == "stable-2.14.1"
+    assert rows["2.14"].endswith("active")
+    assert rows["2.13"].split()[1] == "stable-2.13.7"  # not the stray 2.13.9
+    # maintenance from 2.14.0 (2025-12-17), end of life a month later
+    assert rows["2.13"].endswith("maintenance (eol 2026-01-17)")
+    assert "stable-2.13.9" in out.split("not counted as releases:")[1]
+    code, out, _ = run(capsys, "--repo", str(h.path), "status", "--date", "2026-01-17")
+    assert code == 0
+    assert "eol (eol 2026-01-17)" in next(ln for ln in out.splitlines() if ln.startswith("  2.13"))
+    code, out, _ = run(capsys, "--repo", str(h.path), "next", "backport", "2.13")
+    assert (code, out.strip()) == (0, "stable-2.13.8")

@@ -50,8 +50,8 @@ def snapshot(root: Path) -> dict[str, bytes]:
         ),
         (
             {"channels/edge.toml": "publish = 'pages'\n"},
-            "error: channels/edge.toml: publish: expected a table (target, pages-branch, url), "
-            'got string "pages"',
+            "error: channels/edge.toml: publish: expected a table (target, pages-branch, url, "
+            'bucket, prefix, endpoint-url, region), got string "pages"',
         ),
         (
             {"pyproject.toml": "[tool.release]\nchangelog-comit = true\n"},

@@ -99,6 +99,7 @@ def test_init_on_a_linkerd_shaped_history(
     lines = {row["line"]: row for row in status["stable"][0]["lines"]}
     assert lines["2.14"]["latest"]["tag"] == "stable-2.14.1"
     assert lines["2.13"]["latest"]["tag"] == "stable-2.13.7"
+    assert (lines["2.14"]["phase"], lines["2.13"]["phase"]) == ("active", "maintenance")
     code, out, err = run(capsys, "--repo", repo, "stable", "ledger")
     assert code == 0, err
     assert out.startswith("2.14 (release/stable-2.14, cut at ")
@@ -256,3 +257,18 @@ def test_init_lists_anomalous_tags_in_ignore_tags(
     assert code == 0, err
     assert "year rollover fix" in out
     assert "change 8 for december" not in out  # the range starts at edge-25.12.8
+
+
+def test_before_init_a_point_release_names_branch_format(
+    linkerd: LinkerdHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(linkerd.path)
+    pick = linkerd.sha["edge-26.1.1"]
+    code, _, err = run(
+        capsys, "--repo", str(linkerd.path), "stable", "point", "2.14", "--pick", pick,
+        "--dry-run", "--sign", "dev", "--date", "2026-01-20",
+    )  # fmt: skip
+    assert code != 0
+    assert "branch 2.14.x does not exist (locally or on origin); if the line branches" in err
+    assert "set branch-format in channels/*.toml" in err
+    assert snapshot(linkerd.path) == before

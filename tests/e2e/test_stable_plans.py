@@ -95,12 +95,15 @@ def test_point_resolves_pr_numbers_and_shas_in_main_order(sr: StableRepo, tmp_pa
     assert plan.make_latest
     assert plan.previous_tag == "stable-2.14.0"
     assert plan.commit_count == 2
-    assert "fix: four (#4)" in plan.notes
+    # grouped like `release changelog`, no raw "fix:" prefixes
+    assert "### Bug Fixes\n\n- five (#5) (" in plan.notes
+    assert "- four (#4) (" in plan.notes
+    assert "fix:" not in plan.notes
     assert "also in" not in plan.notes  # #4/#5 are in no edge release yet
     sr.repo.tag("edge-26.11.2", date="2026-11-12T10:00:00Z")
     plan = plan_point(sr.git, config, ch, sr.opts(tmp_path), line="2.14", picks=["#4"])
-    assert "fix: four (#4) (" in plan.notes
-    assert "(also in edge-26.11.2)" in plan.notes
+    assert "- four (#4) (" in plan.notes
+    assert "by Test Author (also in edge-26.11.2)" in plan.notes
 
 
 def test_point_preflight_collects_every_problem(sr: StableRepo, tmp_path: Path) -> None:
@@ -152,8 +155,11 @@ def test_a_pick_already_on_the_line_is_skipped_not_duplicated(
     assert "matched by patch-id" in warned
     # the commits already on the branch since the last tag are part of the release notes
     assert plan.commit_count == 3
-    with pytest.raises(PreflightError, match=re.escape("every pick is already on 2.14.x")):
+    with pytest.raises(PreflightError) as info:
         plan_point(sr.git, config, ch, sr.opts(tmp_path), line="2.14", picks=["#2"])
+    assert "every pick is already on the line 2.14.x (" in info.value.problems[0]
+    assert "matched by trailer" in info.value.problems[0]
+    assert "run release stable point 2.14 without --pick" in info.value.problems[0]
 
 
 def test_pick_by_pr_number_on_a_reworked_backport(sr: StableRepo, tmp_path: Path) -> None:
@@ -191,7 +197,7 @@ def test_backport_onto_an_older_line(sr: StableRepo, tmp_path: Path) -> None:
         plan_backport(sr.git, config, ch, sr.opts(tmp_path), line="2.15", picks=[])
     problems = "\n".join(info.value.problems)
     assert "2.15 is the newest line" in problems
-    assert "a backport needs --pick" in problems
+    assert "--pick" not in problems  # a backport without picks releases what the line has
 
 
 def test_backport_refused_past_eol_unless_forced(tmp_path: Path) -> None:
@@ -266,12 +272,12 @@ def test_cut_notes_are_capped(
 ) -> None:
     import release.stable
 
-    monkeypatch.setattr(release.stable, "NOTES_LIMIT", 2)
+    monkeypatch.setattr(release.stable, "FIRST_RELEASE_LIMIT", 2)
     config = sr.config()
     plan = plan_cut(
         sr.git, config, stable_channel(config, None), sr.opts(tmp_path), from_edge=None, line=None
     )
     assert plan.commit_count == 4  # config, #1, #2, #3
-    assert plan.notes.rstrip().endswith("… and 2 earlier commits.")
+    assert plan.notes.rstrip().endswith("… and 2 earlier changes: see `git log stable-2.14.0`.")
     assert "three (#3)" in plan.notes
     assert "one (#1)" not in plan.notes

@@ -50,6 +50,13 @@ def new_key() -> CryptoSigner:
     return CryptoSigner.generate_ed25519()
 
 
+def _lenient(data: bytes) -> Any:
+    """A document as the publisher of a broken one would read it (BOM, duplicates)."""
+    import json
+
+    return json.loads(data.decode("utf-8-sig"))
+
+
 def _tf(root: Path, rel: str) -> TargetFile:
     data = (root / rel).read_bytes()
     return TargetFile(len(data), {"sha256": hashlib.sha256(data).hexdigest()}, rel)
@@ -147,8 +154,13 @@ class TufRepo:
         return sorted(p.name for p in (self.root / "channels").iterdir() if p.is_dir())
 
     def current_channel_doc(self, channel: str) -> str:
+        """The channel document the v1 index pins, else the highest ``v{N}.json``."""
         index = sj.loads((self.root / "index.json").read_bytes())
-        return str(index["channels"][channel]["document"]["path"])
+        if "channels" in index:
+            return str(index["channels"][channel]["document"]["path"])
+        docs = (self.root / "channels" / channel).glob("v*.json")
+        newest = max(int(d.name[1:-5]) for d in docs if d.name[1:-5].isdigit())
+        return f"channels/{channel}/v{newest}.json"
 
     def publish(
         self,
@@ -178,9 +190,16 @@ class TufRepo:
             )
             top.delegations.roles[ch] = role
             top.add_key(self.key(ch).public_key, ch)
-            doc_path = self.current_channel_doc(ch)
-            listed = (channel_docs or {}).get(ch) or doc_path
-            cdoc = sj.loads((self.root / doc_path).read_bytes())
+            listed = (channel_docs or {}).get(ch) or self.current_channel_doc(ch)
+            # An override that is not a channel document still delegates the real lines.
+            doc_path = (
+                listed
+                if listed.endswith(".json")
+                and "/v" in listed
+                and not listed.endswith(".sigstore.json")
+                else self.current_channel_doc(ch)
+            )
+            cdoc = _lenient((self.root / doc_path).read_bytes())
             ch_md = Targets(version=self._bump(ch), expires=self.now + EXPIRY["channel"])
             ch_md.targets[listed] = _tf(self.root, listed)
             for rel in extra.get(ch, []):
@@ -203,7 +222,7 @@ class TufRepo:
                 )
                 ch_md.add_key(self.key(lrole).public_key, lrole)
                 ldoc_path = entry["document"]["path"]
-                ldoc = sj.loads((self.root / ldoc_path).read_bytes())
+                ldoc = _lenient((self.root / ldoc_path).read_bytes())
                 l_md = Targets(version=self._bump(lrole), expires=self.now + EXPIRY["channel"])
                 l_md.targets[ldoc_path] = _tf(self.root, ldoc_path)
                 for rel in extra.get(lrole, []):
@@ -299,11 +318,27 @@ class TufWorld:
                 platforms=(("linux", "amd64"), ("darwin", "arm64")),
             )
         publish(self.store, EDGE, "26.11.1", self.edge, now=t + timedelta(days=1))
+        self._add_provenance("stable-2.15.1")
         self.now = datetime.now(UTC).replace(microsecond=0)
         self.repo = TufRepo(self.root, self.now)
         self.repo.publish()
         self.root_file = tmp_path / "root.json"
         self.root_file.write_bytes(self.repo.root_bytes(1))
+
+    def _add_provenance(self, tag: str) -> None:
+        """Give the release ``tag`` a provenance file (channelkit releases have none)."""
+        from tests.channel.forge import forge
+
+        rel = f"releases/{tag}/provenance.intoto.jsonl"
+        data = b'{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}\n'
+        (self.root / rel).write_bytes(data)
+        version = tag.split("-", 1)[1]
+        ref = {"path": rel, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+        def add(ld: dict[str, Any]) -> None:
+            next(r for r in ld["releases"] if r["version"] == version)["provenance"] = ref
+
+        forge(self.root, self.stable, "stable", line=version.rsplit(".", 1)[0], line_mut=add)
 
     def client(self, *, state_dir: Path | None = None, **kwargs: Any) -> Any:
         from release.channel.tuf.client import open_client

@@ -3,12 +3,12 @@ branch formats, vendor channels, tags that are not releases."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from release.adapters.git import TagInfo
-from release.adopt import defaults_inference, infer, infer_branch_format
+from release.adopt import LineFacts, defaults_inference, infer, infer_branch_format, infer_support
 from release.versions import Line
 
 
@@ -100,3 +100,40 @@ def test_development_branch() -> None:
     assert infer([], ["master", "dev"]).branch == "master"
     assert infer([], ["trunk"], current="trunk").branch == "trunk"
     assert defaults_inference([], None).branch == "main"
+
+
+def _line(x: str, first: str, last: str) -> LineFacts:
+    major, minor = x.split(".")
+    line = Line(int(major), int(minor))
+    return LineFacts(
+        line, f"stable-{x}.9", 2, None, date.fromisoformat(first), date.fromisoformat(last)
+    )
+
+
+def test_support_keeps_the_count_rule_when_the_history_fits_it() -> None:
+    facts = [
+        _line("2.14", "2025-12-17", "2026-01-10"),
+        _line("2.13", "2025-12-05", "2026-01-14"),  # after 2.14.0: maintenance is fine
+    ]
+    months, why = infer_support(facts)
+    assert months is None
+    assert why.startswith("no line shipped after the default rule")
+
+
+def test_support_by_dates_when_an_old_line_shipped_after_the_count_rule_ended_it() -> None:
+    facts = [
+        _line("2.14", "2026-02-01", "2026-02-20"),
+        _line("2.13", "2026-01-01", "2026-02-15"),
+        _line("2.12", "2025-06-01", "2026-03-01"),  # 2.12.9 a month after 2.14.0
+    ]
+    months, why = infer_support(facts)
+    assert months == 3  # 2.13.0 + 2 months is 2026-03-01: EOL on the day it shipped
+    assert why.startswith("stable-2.12.9 shipped on 2026-03-01 when two newer lines existed")
+    tags = [
+        tag("stable-2.12.0", "2025-06-01"),
+        tag("stable-2.12.9", "2026-03-01"),
+        tag("stable-2.13.0", "2026-01-01"),
+        tag("stable-2.14.0", "2026-02-01"),
+    ]
+    (stable,) = infer(tags, ["main"]).stable_channels()
+    assert stable.eol_months == 3

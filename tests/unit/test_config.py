@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from release.channel.backends.location import S3Location
 from release.config import (
     DEV_ISSUER,
     Identity,
@@ -105,6 +106,18 @@ def test_full_channel_files(tmp_path: Path) -> None:
         ("branch-format = 'release'\n", "branch-format: expected {minor} or {line} in it"),
         ("branch-format = 'r/{minor}{x}'\n", "expected only the placeholders"),
         ("[publish]\ntarget = 'ftp'\n", "\\[publish\\] target: expected one of"),
+        ("[publish]\ntarget = 's3'\n", 'target = "s3" needs bucket'),
+        ("[publish]\ntarget = 's3'\nbucket = 'B_'\n", "bucket: invalid S3 bucket name"),
+        ("[publish]\ntarget = 's3'\nbucket = 'rel'\nprefix = 'a/../b'\n", "refusing S3 prefix"),
+        ("[publish]\ntarget = 's3'\nbucket = 'rel'\nprefix = 3\n", "prefix: expected a string"),
+        (
+            "[publish]\ntarget = 's3'\nbucket = 'rel'\nsecret-access-key = 'x'\n",
+            "secret-access-key",
+        ),
+        (
+            "[publish]\ntarget = 's3'\nbucket = 'rel'\nendpoint-url = 'https://k:s@h'\n",
+            "must not carry credentials",
+        ),
         ("[support]\nmaintained-lines = 0\n", "maintained-lines: expected an integer >= 1"),
         ("[support.lines.'2.x']\neol = 2026-01-01\n", 'expected a table of lines "X.Y"'),
         (
@@ -128,6 +141,21 @@ def test_channel_errors(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as info:
         load_channel(path)
     assert str(info.value).startswith("stable.toml")  # the file is named
+
+
+def test_s3_publish_target(tmp_path: Path) -> None:
+    path = tmp_path / "edge.toml"
+    path.write_text(
+        '[publish]\ntarget = "s3"\nbucket = "releases.example"\nprefix = "/channels/demo/"\n'
+        'endpoint-url = "https://acc.r2.cloudflarestorage.com"\nregion = "auto"\n'
+    )
+    channel = load_channel(path)
+    assert channel.publish_target == "s3"
+    assert channel.publish_s3 == S3Location(
+        "releases.example", "channels/demo", "https://acc.r2.cloudflarestorage.com", "auto"
+    )
+    path.write_text('[publish]\ntarget = "pages"\n')
+    assert load_channel(path).publish_s3 is None
 
 
 def test_project_errors(tmp_path: Path) -> None:
@@ -247,3 +275,16 @@ def test_unknown_table_in_a_channel_file_is_named_with_a_guess(tmp_path: Path) -
         load_config(tmp_path)
     assert str(info.value) == 'channels/stable.toml: suport: unknown key; did you mean "support"?'
     assert "tag-format" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("name", ["../edge", "Edge", "a/b", ".hidden", ""])
+def test_channel_names_are_safe_path_components(tmp_path: Path, name: str) -> None:
+    write(tmp_path, {"channels/x.toml": f"name = {name!r}\nkind = 'stable'\n"})
+    with pytest.raises(ConfigError, match=r"channels/x\.toml: name: expected"):
+        load_config(tmp_path)
+
+
+def test_a_file_name_that_is_no_channel_name_is_named(tmp_path: Path) -> None:
+    write(tmp_path, {"channels/My Channel.toml": "kind = 'stable'\n"})
+    with pytest.raises(ConfigError, match=r"My Channel\.toml: the file name .*: expected"):
+        load_config(tmp_path)

@@ -9,7 +9,9 @@ knows keys (``/``-separated relative paths, never ``..`` nor absolute) and bytes
   no-op, different bytes raise :class:`ObjectExists` (never overwritten);
 - :meth:`Backend.compare_and_swap` replaces an object only if its etag is still the one
   read (``None``: only if it does not exist yet), else raises :class:`SwapConflict`;
-- :meth:`Backend.list` yields the keys under a prefix.
+- :meth:`Backend.list` yields the keys under a prefix, sorted;
+- :meth:`Backend.digest` gives the sha256 of an object (recorded at write time where
+  the backend can, so comparing two stores does not download them).
 
 Every other failure is raised as :class:`~release.errors.ChannelError` naming the key
 and the backend. Backends: :mod:`.directory` (a local directory or a pages checkout;
@@ -52,6 +54,13 @@ def check_key(key: str) -> str:
     return key
 
 
+def check_list_prefix(prefix: str) -> str:
+    """A :meth:`Backend.list` prefix: empty, or a key prefix (a trailing ``/`` allowed)."""
+    if prefix:
+        check_key(prefix[:-1] if prefix.endswith("/") else prefix)
+    return prefix
+
+
 class Backend(Protocol):
     """The four operations a channel store needs from where its bytes live."""
 
@@ -77,3 +86,7 @@ class Backend(Protocol):
         ...
 
     def list(self, prefix: str = "") -> Iterator[str]: ...
+
+    def digest(self, key: str) -> str | None:
+        """The sha256 hex of the object's bytes, or None if absent (cheap when recorded)."""
+        ...

@@ -21,7 +21,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from release.channel.backends import Blob, ObjectExists, SwapConflict, check_key
+from release.channel.backends import (
+    Blob,
+    ObjectExists,
+    SwapConflict,
+    check_key,
+    check_list_prefix,
+)
 from release.errors import ChannelError
 from release.files import create_once, write_atomic
 
@@ -125,6 +131,18 @@ class DirectoryBackend:
         data = self._read_bytes(key)
         return None if data is None else Blob(data, etag_of(data))
 
+    def digest(self, key: str) -> str | None:
+        """The sha256 of ``key``'s bytes (streamed), or None. Raises ChannelError."""
+        target = self.path(key)
+        try:
+            with target.open("rb") as fh:
+                self._inside(key, target)
+                return hashlib.file_digest(fh, "sha256").hexdigest()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise self._error("read", key, exc) from exc
+
     def put_if_absent(self, key: str, data: bytes, *, immutable: bool = True) -> bool:
         """Create ``key`` once. False if the same bytes are there.
 
@@ -171,6 +189,7 @@ class DirectoryBackend:
 
     def list(self, prefix: str = "") -> Iterator[str]:
         """The keys starting with ``prefix``, sorted. Raises ChannelError."""
+        check_list_prefix(prefix)
         base = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
         start = self.root.joinpath(*base.split("/")) if base else self.root
         keys: list[str] = []

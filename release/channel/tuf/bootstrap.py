@@ -8,8 +8,11 @@ In order of precedence:
 3. ``$RELEASE_CHANNEL_ROOT`` (a file);
 4. ``channels/root.json`` of the repository the command runs in (``--repo``, default
    the current directory, or its nearest parent holding one);
-5. the root this client already trusts for the source (its state);
-6. ``--trust-on-first-use``: whatever ``metadata/1.root.json`` the store serves,
+5. ``--dev`` (a local dev-signed store): the store's ``metadata/1.root.json``, accepted
+   only when it names the local dev Sigstore instance this machine runs (its trust
+   config): nobody else can sign for that instance;
+6. the root this client already trusts for the source (its state);
+7. ``--trust-on-first-use``: whatever ``metadata/1.root.json`` the store serves,
    pinned and printed loudly.
 
 Without any of these the client refuses to guess (:class:`UndecidedError`, exit 3).
@@ -153,6 +156,41 @@ def tofu_root(fetcher: Fetcher) -> Anchor:
     )
 
 
+def dev_root(fetcher: Fetcher, trust_config: Path) -> Anchor:
+    """The store's first root, if it names the local dev instance of ``trust_config``.
+
+    Raises ConfigError (no dev instance here) or TrustError (another instance).
+    """
+    from release.channel.tuf import keys
+
+    try:
+        local = keys.SigstoreTrust.from_file(trust_config)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"--dev: no local dev Sigstore trust config at {trust_config} ({exc.message})",
+            hint="sign something with --sign dev on this machine first, or pass --root FILE",
+        ) from exc
+    data = _fetch_root(fetcher, "metadata/1.root.json")
+    if data is None:
+        raise UndecidedError(
+            f"{fetcher.description} serves no metadata/1.root.json",
+            hint="is this a schema-2 (TUF) channel store?",
+        )
+    anchor = parse_root(data, f"--dev: {fetcher.description} metadata/1.root.json")
+    try:
+        named = keys.trust_of_root(json.loads(data)["signed"])
+    except (ConfigError, ValueError, KeyError, TypeError):
+        named = None
+    if named is None or named.spec != local.spec:
+        raise TrustError(
+            f"metadata/1.root.json (role root) of {fetcher.description} does not name the "
+            f"local dev Sigstore instance of {trust_config}",
+            hint="--dev trusts only stores signed on this machine's dev instance; "
+            "pass the channel's root with --root FILE",
+        )
+    return anchor
+
+
 def resolve_anchor(
     *,
     fetcher: Fetcher,
@@ -162,6 +200,7 @@ def resolve_anchor(
     state_has_root: bool,
     trust_on_first_use: bool,
     env: Mapping[str, str] | None = None,
+    dev_trust_config: Path | None = None,
 ) -> Anchor | None:
     """The out-of-band root, or None to use the root the state already trusts.
 
@@ -179,6 +218,8 @@ def resolve_anchor(
         found = find_repo_root(repo)
         if found is not None:
             return _read_file(found, "the repository's")
+    if dev_trust_config is not None:
+        return dev_root(fetcher, dev_trust_config)
     if state_has_root:
         return None
     if trust_on_first_use:

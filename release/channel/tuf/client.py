@@ -165,8 +165,53 @@ class ChannelClient:
                 f"{info.path} (role {info.role}) is channel {doc.channel} version "
                 f"{doc.version}, not {name} version {version}"
             )
+        try:
+            self._check_forward(name, doc, info)
+        except ReleaseError:
+            self._channels.pop(name, None)
+            raise
         self._channels[name] = doc
         return doc
+
+    def _seen(self, name: str) -> dict[str, Any]:
+        """What this client verified of channel ``name`` before (empty without state)."""
+        if self.state is None:
+            return {}
+        seen = self.state.load().get("channels", {}).get(name, {})
+        return seen if isinstance(seen, dict) else {}
+
+    def _check_forward(self, name: str, doc: ChannelDocument, info: TargetInfo) -> None:
+        """With state: the channel document and each line's latest only move forward,
+        unless the old latest carries a withdrawal record (what TUF cannot know)."""
+        seen = self._seen(name)
+        where = f"{info.path} (role {info.role})"
+        old_version = seen.get("document_version", 0)
+        if isinstance(old_version, int) and doc.version < old_version:
+            raise _refuse(
+                f"{where}: channel document version {doc.version} is older than version "
+                f"{old_version} this client verified before (rollback)",
+                f"the {name} role went back to an old document; state: {self.state_path()}",
+            )
+        self._channels[name] = doc
+        for line, old in dict(seen.get("lines", {})).items():
+            entry = doc.entry(line)
+            if entry is None:
+                raise _refuse(
+                    f"{where}: line {line} of {name} disappeared (its latest was {old})",
+                    f"state: {self.state_path()}",
+                )
+            if entry.latest is not None and not _lower(doc.kind, entry.latest, old):
+                continue
+            release = self.line(name, line).release(old)
+            if release is None or release.active:
+                raise _refuse(
+                    f"{where}: line {line} of {name} went from {old} down to "
+                    f"{entry.latest} without a withdrawal record",
+                    f"refusing a regression; state: {self.state_path()}",
+                )
+
+    def state_path(self) -> str:
+        return str(self.state.path) if self.state is not None else "none"
 
     def line(self, channel: str, line: str) -> LineDocument:
         """The line document the channel document pins, a target of the line's role."""
@@ -285,6 +330,8 @@ class ChannelClient:
         return TagFormat(doc.tag_format).format(model.parse_version(doc.kind, version))
 
     def find(self, channel: str, version: str) -> tuple[LineDocument, Release]:
+        """The release ``version`` (or tag) of ``channel``. Raises UsageError if absent."""
+        channel, version = self.resolve(version, channel)
         doc = self.channel(channel)
         try:
             v = model.parse_version(doc.kind, version)
@@ -306,7 +353,9 @@ class ChannelClient:
         return ldoc, release
 
     def check(self, channel: str, version: str) -> CheckResult:
-        """Where ``version`` stands; every document behind the answer is loaded and checked."""
+        """Where ``version`` (or a tag) stands; every document behind the answer is loaded
+        and checked."""
+        channel, version = self.resolve(version, channel)
         doc = self.channel(channel)
         ldoc, release = self.find(channel, version)
         entry = doc.entry(ldoc.line)
@@ -488,6 +537,12 @@ class ChannelClient:
         ts_sha = hashlib.sha256(ts_raw).hexdigest()
         answers = data.get("answers", {}) if data.get("timestamp_sha256") == ts_sha else {}
         answers = {**answers, **self._answers}
+        channels = dict(data.get("channels", {}))
+        for name, doc in self._channels.items():
+            channels[name] = {
+                "document_version": doc.version,
+                "lines": {e.line: e.latest for e in doc.lines if e.latest is not None},
+            }
         data.update(
             anchors=anchors,
             verdicts=view.cache.keys(),
@@ -497,6 +552,7 @@ class ChannelClient:
             root_version=ts.root.version,
             valid_until=_iso(view.expires()),
             answers=answers,
+            channels=channels,
             verified_at=_iso(self.now),
         )
         self.state.save(data)
@@ -540,10 +596,13 @@ def open_client(
     verify: bool = True,
     env: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    dev_trust_config: Path | None = None,
 ) -> ChannelClient:
     """A client for ``source`` (a directory or URL). ``verify=False`` reads without any
     check (answers are UNVERIFIED) and needs no root. Raises ReleaseError subclasses:
-    UsageError (source), UndecidedError (no root), ConfigError/StateError, TrustError."""
+    UsageError (source), UndecidedError (no root), ConfigError/StateError, TrustError.
+    ``dev_trust_config``: accept the store's own root when it names that local dev
+    Sigstore instance (``--dev``)."""
     fetcher = fetcher_for(source, deadline=deadline)
     canonical = canonical_source(source)
     if not verify:
@@ -560,6 +619,7 @@ def open_client(
         state_has_root=state.has_trusted_root(),
         trust_on_first_use=trust_on_first_use,
         env=env,
+        dev_trust_config=dev_trust_config,
     )
     cache = VerdictCache(list(state.load().get("verdicts", [])), canonical)
     view = VerifiedView(fetcher, state, anchor, cache)

@@ -237,6 +237,7 @@ def _check(raw: bytes, canonical: str) -> str | None:
         "anchors": list,
         "verdicts": list,
         "answers": dict,
+        "channels": dict,
         "timestamp_sha256": str,
         "timestamp_version": int,
         "root_version": int,

@@ -312,7 +312,13 @@ def test_oversized_timestamp_is_cut_off(world: TufWorld, mode: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "which", ["SHA256SUMS", "demo-stable-2.15.1-linux-amd64.tar.gz.sigstore.json", "artifact"]
+    "which",
+    [
+        "SHA256SUMS",
+        "provenance.intoto.jsonl",
+        "demo-stable-2.15.1-linux-amd64.tar.gz.sigstore.json",
+        "artifact",
+    ],
 )
 def test_edited_release_files_fail_verify(world: TufWorld, mode: str, which: str) -> None:
     prime(world, mode)
@@ -354,3 +360,105 @@ def test_an_unsigned_snapshot_key_swap_is_refused(world: TufWorld, mode: str) ->
     prime(world, mode)
     world.repo.publish(signers={"snapshot": [new_key()]})
     refused(world, mode, r"snapshot\.json \(role snapshot\) is not signed")
+
+
+def test_channel_document_version_going_down(world: TufWorld) -> None:
+    world.seen()
+    # The stable role itself (its key holder) lists an older channel document as current.
+    world.repo.publish(channel_docs={"stable": "channels/stable/v5.json"})
+    assert world.client(state_dir=world.fresh_state()).latest("stable") == "2.15.1"
+    with pytest.raises(
+        TrustError,
+        match=r"channels/stable/v5\.json \(role stable\): channel document version 5 is older "
+        r"than version \d+ this client verified before \(rollback\)",
+    ) as info:
+        world.client().latest("stable")
+    assert "state.json" in (info.value.hint or "")
+
+
+def _line_2_15(world: TufWorld) -> dict[str, Any]:
+    index = sj.loads((world.root / "index.json").read_bytes())
+    pin = index["channels"]["stable"]["lines"]["2.15"]["document"]
+    return dict(sj.loads((world.root / pin["path"]).read_bytes()))
+
+
+def _regress(ld: dict[str, Any]) -> None:
+    ld["releases"] = [r for r in ld["releases"] if r["version"] != "2.15.1"]
+    ld["latest"] = "2.15.0"
+
+
+def _withdrawn(original: dict[str, Any]) -> Any:
+    def mut(ld: dict[str, Any]) -> None:
+        ld["releases"] = [*ld["releases"], dict(original)]
+        ld["releases"][-1].update(
+            status="withdrawn",
+            withdrawal={
+                "reason": "corrupts data",
+                "withdrawn_at": "2026-11-29T00:00:00Z",
+                "replacement": "2.15.0",
+            },
+        )
+        ld["latest"] = "2.15.0"
+
+    return mut
+
+
+def test_regression_without_withdrawal_then_with(world: TufWorld) -> None:
+    world.seen()
+    original = _line_2_15(world)["releases"][-1]
+    forge(world.root, world.stable, "stable", line="2.15", line_mut=_regress)
+    world.repo.publish()
+    with pytest.raises(
+        TrustError,
+        match=r"line 2\.15 of stable went from 2\.15\.1 down to 2\.15\.0 without a withdrawal",
+    ):
+        world.client().latest("stable")
+    forge(world.root, world.stable, "stable", line="2.15", line_mut=_withdrawn(original))
+    world.repo.publish()
+    c = world.client()
+    assert c.latest("stable") == "2.15.0"
+    result = c.check("stable", "2.15.1")
+    assert (result.status, result.message) == (
+        "withdrawn",
+        "2.15.1 was withdrawn: corrupts data; use 2.15.0",
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "match"),
+    [
+        (lambda b: b.replace(b'{"', b'{"latest":"9.9.9","', 1), r"duplicate key"),
+        (lambda b: b"\xef\xbb\xbf" + b, r"starts with a byte-order mark"),
+        (
+            lambda b: b.replace(b'"schema_version":"1.0"', b'"schema_version":"2.0"'),
+            r"unsupported schema_version 2\.0",
+        ),
+    ],
+)
+def test_malformed_documents_signed_by_the_role(
+    world: TufWorld, mode: str, raw: Any, match: str
+) -> None:
+    prime(world, mode)
+    doc = world.root / world.repo.current_channel_doc("stable")
+    data = raw(doc.read_bytes())
+    assert data != doc.read_bytes()
+    doc.write_bytes(data)
+    world.repo.publish()  # the role signs these very bytes
+    refused(world, mode, rf"channels/stable/v\d+\.json \(role stable\).*({match})")
+
+
+def test_same_timestamp_version_with_other_bytes_keeps_the_trusted_one(world: TufWorld) -> None:
+    world.seen()
+    ts: Any = world.repo.written["timestamp"]
+    forged = Timestamp(
+        version=ts.signed.version,  # the same version …
+        expires=ts.signed.expires + timedelta(hours=1),  # … other bytes
+        snapshot_meta=MetaFile(ts.signed.snapshot_meta.version + 7),
+    )
+    world.repo.write("timestamp", Metadata(forged))
+    c = world.client()
+    assert c.latest("stable") == "2.15.1"  # answered from the trusted copy
+    assert c.save()
+    assert (
+        sj.loads(c.state.path.read_bytes())["snapshot_version"] == ts.signed.snapshot_meta.version
+    )

@@ -146,7 +146,7 @@ def test_attack_exit_code_names_file_and_role(run: Any, world: TufWorld) -> None
 def test_verify_checks_release_files(run: Any, world: TufWorld) -> None:
     root = ("--root", str(world.root_file))
     code, out, _ = run("verify", "stable-2.15.1", *root)
-    assert (code, out) == (0, "verified 2 channels, 4 lines, 6 releases; 5 files of 1 releases\n")
+    assert (code, out) == (0, "verified 2 channels, 4 lines, 6 releases; 6 files of 1 releases\n")
     sums = world.root / "releases" / "stable-2.15.1" / "SHA256SUMS"
     sums.write_text(sums.read_text().replace("linux", "linUx"))
     code, _, err = run("verify", "2.15.1", *root)
@@ -277,3 +277,22 @@ def test_repeated_latest_answers_from_verified_state_without_tuf(world: TufWorld
     world.repo.publish()  # a new timestamp: the full workflow runs again
     assert latest()[1] != ""
     assert latest() == ("2.15.1\n", "")
+
+
+def test_a_store_that_lost_its_tuf_metadata_is_a_refused_downgrade(
+    run: Any, world: TufWorld, tmp_path: Path
+) -> None:
+    import shutil
+
+    assert run("latest", "--root", str(world.root_file))[0] == 0  # state now holds the root
+    # The server's owner removes metadata/ and serves a schema-1 index of their own.
+    shutil.rmtree(world.root / "metadata")
+    index = json.loads((world.root / "index.json").read_bytes())
+    assert index["schema_version"].startswith("1.")
+    for extra in ((), ("--root", str(world.root_file))):
+        code, out, err = run("latest", *extra)
+        assert (code, out) == (1, "")
+        assert "has no TUF metadata (a schema-1 store), but a TUF root of trust is at hand" in err
+    code, _, err = run("latest", "--root", str(world.root_file), "--state-dir", str(tmp_path / "x"))
+    assert code == 1
+    assert "(--root)" in err
