@@ -109,6 +109,22 @@ class FastCanonical(SignedSerializer):
 CANONICAL = FastCanonical()
 
 
+def signed_file(md: Metadata[Any], signer: Any) -> bytes:
+    """Sign ``md`` (replacing its signatures) and return the bytes to publish: those of
+    :func:`serialize`, built around the canonical bytes just signed when they hold no
+    escape and no non-ASCII character (then the two encoders agree byte for byte)."""
+    signed_bytes = CANONICAL.serialize(md.signed)
+    signature = signer.sign(signed_bytes)
+    md.signatures.clear()
+    md.signatures[signature.keyid] = signature
+    if md.unrecognized_fields or not signed_bytes.isascii() or b"\\" in signed_bytes:
+        return serialize(md)
+    sigs = json.dumps(
+        [sig.to_dict() for sig in md.signatures.values()], separators=(",", ":"), sort_keys=True
+    )
+    return b'{"signatures":' + sigs.encode() + b',"signed":' + signed_bytes + b"}"
+
+
 def serialize(md: Metadata[Any]) -> bytes:
     """The bytes published for ``md`` (compact canonical-order JSON)."""
     return md.to_bytes(JSONSerializer(compact=True))

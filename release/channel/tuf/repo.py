@@ -783,10 +783,9 @@ class TufStore:
             if self.backend.read(key) is not None:
                 version += 1  # an orphan of a crashed or losing publisher
                 continue
-            md.signatures.clear()
-            md.sign(signer, signed_serializer=tm.CANONICAL)
+            data = tm.signed_file(md, signer)
             try:
-                self.backend.put_if_absent(key, serialize(md))
+                self.backend.put_if_absent(key, data)
             except ObjectExists:
                 version += 1
                 continue

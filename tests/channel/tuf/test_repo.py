@@ -368,6 +368,8 @@ def test_fast_canonical_json_is_the_canonical_json(s: Ed25519Store) -> None:
     for name in ("1.root.json", "1.targets.json", "1.stable.json", "1.stable.2.15.json"):
         signed = s.metadata(name).signed
         assert tm.CANONICAL.serialize(signed) == stock.serialize(signed), name
+        md = s.metadata(name)
+        assert tm.signed_file(md, s.maintainer) == tm.serialize(md), name
     tricky = Targets(expires=s.now)
     tricky.unrecognized_fields["x"] = 'quote " backslash \\ newline \n tab \t nul \x00 é ✓'
     assert tm.CANONICAL.serialize(tricky) == stock.serialize(tricky)
