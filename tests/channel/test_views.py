@@ -33,7 +33,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 DEV_EDGE_ID = Identity("edge@dev.invalid", DEV_ISSUER)
 DEV_EDGE = ChannelConfig("edge", "edge", TagFormat("edge-{yy}.{m}.{n}"), signer=DEV_EDGE_ID)
 NOTES = (
-    "### Fixed\n- <script>alert(1)</script> escaped\n- [click](javascript:alert(1))\n\n"
+    "### Fixed\n- <script>alert(1)</script> escaped\n- [click](javascript:alert(1))\n"
+    "- ![pixel](https://tracker.example/p.gif)\n\n"
     + "".join(f"- change number {i} with a [link](https://example.org/{i})\n" for i in range(120))
 )
 
@@ -139,6 +140,8 @@ def test_page_puts_downloads_first_and_renders_notes_safely(tmp_path: Path) -> N
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script" not in page
     assert 'href="javascript:' not in page
+    assert "<img" not in page  # no external assets, no tracking pixels
+    assert '<a href="https://tracker.example/p.gif">pixel</a>' in page
     assert '<a href="https://example.org/7">link</a>' in page
     assert '<div class="notes">' in page  # collapsed beyond a screen (max-height, scroll)
     # lines with phase and EOL
