@@ -238,10 +238,15 @@ class ChannelStore:
         """What the views are rendered from: every channel document, and the line
         documents of live (not EOL) lines plus the line of each channel's latest.
 
+        A schema-2 store (TUF metadata) is read through its channel roles: the
+        publisher's own store, read without verification like ``--no-verify``.
+
         Raises :class:`ChannelError` on an empty store or a document not matching its pin.
         """
         from release.channel.views import ViewInput
 
+        if self.path("metadata/timestamp.json").is_file():
+            return _schema2_view_input(self.root, now, base_url)
         index = self.read_index()
         if index is None:
             raise ChannelError(f"{self.root} is not a channel store (no index.json)")
@@ -728,3 +733,22 @@ def store_problems(root: Path, *, need: int = 0) -> list[str]:
                 "repair or restore it, or publish to another --out"
             )
     return problems
+
+
+def _schema2_view_input(root: Path, now: datetime, base_url: str | None) -> ViewInput:
+    """The documents of a TUF (schema 2) store as its channel roles list them."""
+    from release.channel.tuf.client import open_client
+    from release.channel.views import ViewInput
+
+    client = open_client(str(root), verify=False, now=now)
+    channels = {name: client.channel(name) for name in client.channels()}
+    if not channels:
+        raise ChannelError(f"{root}: the store has no channel yet")
+    lines: dict[tuple[str, str], LineDocument] = {}
+    for name, doc in channels.items():
+        for entry in doc.lines:
+            if entry.support.phase == "eol" and entry.latest != doc.latest:
+                continue
+            lines[(name, entry.line)] = client.line(name, entry.line)
+    project = next(iter(channels.values())).project
+    return ViewInput(project, channels, lines, now, base_url=base_url)

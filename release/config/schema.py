@@ -85,7 +85,7 @@ def describe(value: Any) -> str:
         return f"float {value}"
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
-        return f'string "{shown}"'
+        return f"string {json.dumps(shown, ensure_ascii=False)}"
     if isinstance(value, datetime):
         return f"date-time {value.isoformat()}"
     if isinstance(value, date):

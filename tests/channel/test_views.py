@@ -33,7 +33,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 DEV_EDGE_ID = Identity("edge@dev.invalid", DEV_ISSUER)
 DEV_EDGE = ChannelConfig("edge", "edge", TagFormat("edge-{yy}.{m}.{n}"), signer=DEV_EDGE_ID)
 NOTES = (
-    "### Fixed\n- <script>alert(1)</script> escaped\n- [click](javascript:alert(1))\n\n"
+    "### Fixed\n- <script>alert(1)</script> escaped\n- [click](javascript:alert(1))\n"
+    "- ![pixel](https://tracker.example/p.gif)\n\n"
     + "".join(f"- change number {i} with a [link](https://example.org/{i})\n" for i in range(120))
 )
 
@@ -139,6 +140,8 @@ def test_page_puts_downloads_first_and_renders_notes_safely(tmp_path: Path) -> N
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script" not in page
     assert 'href="javascript:' not in page
+    assert "<img" not in page  # no external assets, no tracking pixels
+    assert '<a href="https://tracker.example/p.gif">pixel</a>' in page
     assert '<a href="https://example.org/7">link</a>' in page
     assert '<div class="notes">' in page  # collapsed beyond a screen (max-height, scroll)
     # lines with phase and EOL
@@ -257,3 +260,24 @@ def test_downloads_visible_without_scrolling_and_dev_banner(tmp_path: Path) -> N
     plain = _store(tmp_path / "plain")
     plain.render_views(NOW)
     assert _layout(plain.root / "index.html", tmp_path / "plain")["banner"] is None
+
+
+def test_views_of_a_schema_2_store_come_from_its_channel_roles(tmp_path: Path) -> None:
+    from tests.helpers.tufstore import TufWorld
+
+    world = TufWorld(tmp_path)
+    # a schema-2 store: index.json is only the stub that sends v1 clients away
+    (world.root / "index.json").write_text('{"schema_version": "2.0"}\n')
+    ChannelStore(world.root, durable=False).render_views(NOW)
+    assert json.loads((world.root / "versions.json").read_bytes()) == {
+        "edge": "edge-26.11.1",
+        "edge-26.11": "edge-26.11.1",
+        "stable": "stable-2.15.1",
+        "stable-2.15": "stable-2.15.1",
+        "stable-2.14": "stable-2.14.1",
+        "stable-2.13": "stable-2.13.0",
+    }
+    page = (world.root / "index.html").read_text()
+    assert 'data-name="demo-stable-2.15.1-linux-amd64.tar.gz"' in page
+    script = (world.root / "channels" / "stable" / "install.sh").read_text()
+    assert script.count("\n2.14.1|stable-2.14.1|2.14|") == 2  # linux/amd64, darwin/arm64

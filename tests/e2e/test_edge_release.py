@@ -156,6 +156,30 @@ def test_edge_release_end_to_end(project: Repo) -> None:
     )
     assert latest.returncode == 0, latest.stderr
     assert latest.stdout.strip() in {"26.11.1", TAG}
+    # The views follow the publication: page, versions.json (signed), feed, install script.
+    out = out_dir(project)
+    assert json.loads((out / "versions.json").read_bytes())["edge"] == TAG
+    versions = out / "channels" / "edge" / "versions.json"
+    assert json.loads(versions.read_bytes()) == {"edge": TAG, "edge-26.11": TAG}
+    signed = run_release(
+        project,
+        "verify",
+        str(versions),
+        "--bundle",
+        f"{versions}.sigstore.json",
+        "--channel",
+        "edge",
+        "--trust-config",
+        str(rel / "dev-trust-config.json"),
+    )
+    assert signed.returncode == 0, signed.stderr
+    page = (out / "index.html").read_text()
+    assert "dev signatures: not trusted" in page
+    assert f'href="releases/{TAG}/dev-trust-config.json"' in page
+    assert "<title>tool release channels</title>" in page
+    assert TAG in (out / "channels" / "edge" / "feed.xml").read_text()
+    assert (out / "channels" / "edge" / "install.sh").read_text().startswith("#!/bin/sh\n")
+
     verified = run_release(project, "channel", "verify", "--source", str(store), *trust, *state)
     assert verified.returncode == 0, verified.stderr
     got = project.path / "downloads"
