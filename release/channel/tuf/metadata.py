@@ -284,25 +284,32 @@ def build_channel_role(
     role = Targets(version=version, expires=expires_at(now, "channel", expiry))
     role.targets[document.path] = document
     roles: dict[str, DelegatedRole] = {}
-    old_keys: dict[str, list[Key]] = {}
+    keys: dict[str, Key] = {}
+    own = line[0] if line is not None else None
     if previous is not None and previous.delegations is not None:
+        old_keys = previous.delegations.keys
         for name, old in (previous.delegations.roles or {}).items():
-            roles[name] = DelegatedRole(name, [], 1, True, paths=list(old.paths or []))
-            old_keys[name] = [previous.delegations.keys[k] for k in old.keyids]
-    role.delegations = Delegations(keys={}, roles=roles)
-    own = None
+            # Without {line}: every line role is signed by the channel's key, and after a
+            # key rotation the old delegations name the new key (the publisher re-signs
+            # those line roles). With {line}: each line keeps its own key.
+            wanted = [old_keys[k] for k in old.keyids] if per_line_keys and name != own else [key]
+            if old.keyids == [k.keyid for k in wanted]:
+                roles[name] = old  # unchanged: never mutated, shared with the parsed role
+            else:
+                roles[name] = DelegatedRole(
+                    name, [k.keyid for k in wanted], 1, True, paths=list(old.paths or [])
+                )
+            for k in wanted:
+                keys[k.keyid] = k
     if line is not None:
         own, sample_tag = line
         if own not in roles:
             channel, _, line_name = own.partition(".")
             roles[own] = DelegatedRole(
-                own, [], 1, True, paths=line_paths(channel, line_name, sample_tag)
+                own, [key.keyid], 1, True, paths=line_paths(channel, line_name, sample_tag)
             )
-    for name in roles:
-        # Without {line}: every line role is signed by the channel's key, and after a key
-        # rotation the old delegations name the new key (the publisher re-signs them).
-        for k in old_keys.get(name, []) if per_line_keys and name != own else [key]:
-            role.add_key(k, name)
+            keys[key.keyid] = key
+    role.delegations = Delegations(keys=keys, roles=roles)
     return Metadata(role)
 
 
