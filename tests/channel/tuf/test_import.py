@@ -1,0 +1,151 @@
+"""`release channel import`: a signed TUF channel store backfilled from a Linkerd-shaped
+history (stray tag left out, notes grouped, source commits recorded, no artifacts),
+refused over existing releases without --merge, --merge idempotent, and the result
+verified by the stock TUF updater and by `release channel verify`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from release import cli
+from tests.helpers.linkerd import (
+    DEC_EDGES,
+    EDGES,
+    STABLE_213,
+    STABLE_214,
+    STRAY_EDGE,
+    LinkerdHistory,
+    add_stray_edge,
+    build_linkerd_history,
+)
+from tests.helpers.tufcheck import TufReader
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> LinkerdHistory:
+    h = build_linkerd_history(tmp_path_factory.mktemp("linkerd"))
+    add_stray_edge(h)
+    return h
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _import(h: LinkerdHistory, store: Path, *extra: str) -> list[str]:
+    return ["--repo", str(h.path), "channel", "import", "--store", str(store), "--sign", "dev",
+            *extra]  # fmt: skip
+
+
+def test_import_builds_a_verified_channel_from_the_tags(
+    history: LinkerdHistory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "store"
+    code, out, err = run(capsys, *_import(history, store))
+    assert code == 0, err
+    assert f"edge: {len(EDGES)} release(s) added" in out
+    assert f"stable: {len(STABLE_213) + len(STABLE_214)} release(s) added" in out
+    assert f"left out: {STRAY_EDGE}" in out
+
+    reader = TufReader(store)
+    assert reader.channels() == ["edge", "stable"]
+    assert reader.latest("edge") == "26.1.2"
+    assert reader.latest("stable") == "2.14.1"
+    stable = reader.channel("stable")
+    assert {ln.line: ln.latest for ln in stable.lines} == {"2.13": "2.13.7", "2.14": "2.14.1"}
+    dec = reader.line("edge", "25.12")
+    assert [r.tag for r in dec.releases] == list(DEC_EDGES)  # the stray tag is not there
+    for r in dec.releases:
+        assert r.source.commit == history.sha[r.tag]
+        assert r.source.ref == f"refs/tags/{r.tag}"
+        assert r.artifacts == ()
+        assert r.notes is not None
+        assert r.notes.startswith(f"## [{r.tag}]")
+    jan = {r.tag: r for r in reader.line("edge", "26.1").releases}
+    # the notes of edge-26.1.1 start at edge-25.12.8, not at the stray tag
+    notes = jan["edge-26.1.1"].notes or ""
+    assert "year rollover fix" in notes
+    assert "change 8 for december" not in notes
+    assert "### " in (reader.line("edge", "25.12").releases[0].notes or "")  # grouped
+
+    code, out, err = run(
+        capsys, "channel", "verify", "--source", str(store), "--root",
+        str(store / "metadata" / "1.root.json"), "--channel", "stable",
+    )  # fmt: skip
+    assert code == 0, err + out
+
+
+def test_import_refuses_a_store_with_releases_and_merges_only_the_missing(
+    history: LinkerdHistory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "store"
+    # A store that has the first 2.13 releases only (as if imported long ago).
+    newest = [*STABLE_213[3:], *STABLE_214, *EDGES]
+    objects = {t: history.repo.git("rev-parse", f"refs/tags/{t}").strip() for t in newest}
+    for tag in newest:
+        history.repo.git("tag", "-d", tag)
+    try:
+        code, out, err = run(capsys, *_import(history, store, "--channel", "stable"))
+        assert code == 0, err
+        assert "stable: 3 release(s) added" in out
+    finally:
+        for tag, obj in objects.items():  # the same tag objects, back in place
+            history.repo.git("update-ref", f"refs/tags/{tag}", obj)
+    before = sorted(p.relative_to(store).as_posix() for p in store.rglob("*"))
+
+    code, out, err = run(capsys, *_import(history, store))
+    assert code != 0
+    assert err.startswith("error: ")
+    assert "already has releases (stable: 3)" in err
+    assert "--merge" in err
+    assert sorted(p.relative_to(store).as_posix() for p in store.rglob("*")) == before
+
+    code, out, err = run(capsys, *_import(history, store, "--merge"))
+    assert code == 0, err
+    assert "stable: 7 release(s) added, 3 already present" in out
+    assert f"edge: {len(EDGES)} release(s) added" in out
+    reader = TufReader(store)
+    assert reader.latest("stable") == "2.14.1"
+    assert [r.tag for r in reader.line("stable", "2.13").releases] == list(STABLE_213)
+    ts = json.loads((store / "metadata" / "timestamp.json").read_text())["signed"]["version"]
+
+    code, out, err = run(capsys, *_import(history, store, "--merge"))
+    assert code == 0, err
+    assert "stable: 0 release(s) added, 10 already present" in out
+    assert (
+        json.loads((store / "metadata" / "timestamp.json").read_text())["signed"]["version"] == ts
+    )
+
+
+def test_import_honours_ignore_tags(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    h = build_linkerd_history(tmp_path_factory.mktemp("ignore"))
+    (h.path / "release.toml").write_text('[history]\nignore-tags = ["edge-26.1.2"]\n')
+    store = tmp_path / "store"
+    code, out, err = run(capsys, *_import(h, store, "--channel", "edge"))
+    assert code == 0, err
+    assert "left out: edge-26.1.2 (listed in [history] ignore-tags)" in out
+    assert TufReader(store).latest("edge") == "26.1.1"
+
+
+def test_import_into_an_empty_history_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.helpers.gitrepo import make_repo
+
+    repo = make_repo(tmp_path / "repo")
+    repo.commit("Initial import")
+    store = tmp_path / "store"
+    code, _, err = run(
+        capsys, "--repo", str(repo.path), "channel", "import", "--store", str(store),
+        "--sign", "dev",
+    )  # fmt: skip
+    assert code != 0
+    assert "error: no release tags" in err
+    assert not store.exists()
