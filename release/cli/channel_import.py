@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -93,33 +94,46 @@ def cmd_import(args: argparse.Namespace, out: Output) -> int:
         )
     for name, records in releases.items():
         if name in have:
-            importer.check_merge(
-                channels[name],
-                have[name],
-                [r for r in records if r.version not in set(have[name])],
-            )
+            known = set(have[name])
+            releases[name] = [r for r in records if r.version not in known]
+            importer.check_merge(channels[name], have[name], releases[name])
+    wanted = {r.tag for records in releases.values() for r in records}
+    files = _github_files(out, config.repository, root, wanted)
+    for name, records in releases.items():
+        releases[name] = [
+            replace(r, artifacts=files[r.tag][0], checksums=files[r.tag][1])
+            if r.tag in files
+            else r
+            for r in records
+        ]
     now = datetime.now(UTC).replace(microsecond=0)
     trust_cfg = load_trust(channels_dir_of(config))
-    results = []
-    with _signers(args, mode) as open_signer:
-        first = next(iter(releases.values()))[-1].signer
-        opener = open_signer(first)
-        _setup_trust(store, config, channels, releases, have, opener, dev, trust_cfg, now)
-        for name, records in releases.items():
-            results.append(
-                importer.import_channel(
-                    store,
-                    channels[name],
-                    records,
-                    have.get(name),
-                    project=config.project,
-                    dev=dev,
-                    now=now,
-                    open_signer=_keep_open(open_signer),
-                    expiry=trust_cfg.expiry,
+    results = [
+        importer.ChannelImport(name, (), len(have.get(name, ())), None)
+        for name, records in releases.items()
+        if not records
+    ]
+    todo = {name: records for name, records in releases.items() if records}
+    if todo:
+        with _signers(args, mode) as open_signer:
+            opener = open_signer(next(iter(todo.values()))[-1].signer)
+            _setup_trust(store, config, channels, todo, opener, dev, trust_cfg, now)
+            for name, records in todo.items():
+                results.append(
+                    importer.import_channel(
+                        store,
+                        channels[name],
+                        records,
+                        have.get(name),
+                        project=config.project,
+                        dev=dev,
+                        now=now,
+                        open_signer=_keep_open(open_signer),
+                        expiry=trust_cfg.expiry,
+                    )
                 )
-            )
-            _views(store, root, open_signer(records[-1].signer), channels[name], now)
+                _views(store, root, open_signer(records[-1].signer), channels[name], now)
+    results.sort(key=lambda r: r.channel)
     return _report(out, root, results, history, dev)
 
 
@@ -167,6 +181,42 @@ def _signers(args: argparse.Namespace, mode: str) -> Iterator[Any]:
         yield open_signer
 
 
+def _github_files(
+    out: Output, repository: str | None, root: Path, tags: set[str]
+) -> dict[str, tuple[Any, Any]]:
+    """With GitHub configured (``repository`` on GitHub and a token): the assets of the
+    GitHub release of each of ``tags``, downloaded into the store (streamed, hashed) and
+    recorded. Tag -> (artifacts, checksums)."""
+    import os
+
+    from release.pipeline import github_slug
+
+    slug = github_slug(repository)
+    if slug is None or not tags:
+        return {}
+    if not (os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")):
+        out.warn("no GITHUB_TOKEN or GH_TOKEN: the assets of the GitHub releases are not recorded")
+        return {}
+    from release.adapters.github import GitHubClient
+    from release.channel.tuf import importer
+
+    result: dict[str, tuple[Any, Any]] = {}
+    with GitHubClient.from_environment(os.environ) as client:
+        for tag, assets in sorted(client.release_assets(slug).items()):
+            if tag not in tags or not assets:
+                continue
+            tag_dir = root / "releases" / tag
+            tag_dir.mkdir(parents=True, exist_ok=True)
+            digests = []
+            for asset in assets:
+                if asset.name.startswith(".") or "/" in asset.name:
+                    raise UsageError(f"GitHub release {tag} has an asset named {asset.name!r}")
+                staged = client.download(asset, tag_dir / f".{asset.name}.download")
+                digests.append(importer.place(staged.path, tag_dir / asset.name))
+            result[tag] = importer.record_files(root, tag, digests)
+    return result
+
+
 def _keep_open(open_signer: Any) -> Any:
     @contextlib.contextmanager
     def cm(ident: Any) -> Iterator[Any]:
@@ -180,7 +230,6 @@ def _setup_trust(
     config: Any,
     channels: dict[str, Any],
     releases: dict[str, list[Any]],
-    have: dict[str, list[str]],
     opener: Any,
     dev: bool,
     trust_cfg: Any,

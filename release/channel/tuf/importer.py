@@ -22,6 +22,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from release.adapters.git import Commit
@@ -31,8 +32,10 @@ from release.channel import strictjson as sj
 from release.channel.backends import ObjectExists
 from release.channel.model import Release
 from release.channel.tuf.repo import PublishResult, TufStore
+from release.checksums import Digest, hash_file, render_sums
 from release.config import ChannelConfig, Identity
 from release.errors import ChannelError, UsageError
+from release.files import create_once
 from release.history import History, ReleaseTag, assign_commits
 
 OpenSigner = Callable[[Identity], contextlib.AbstractContextManager[Any]]
@@ -54,6 +57,83 @@ def identity_for(channel: ChannelConfig, dev: bool, line: str) -> Identity:
     """The identity that signs ``line`` of ``channel`` (``{line}`` filled in)."""
     template = channel.expected_signer(dev)
     return template.for_line(line) if "{line}" in template.identity else template
+
+
+BUNDLE = ".sigstore.json"
+SUMS = "SHA256SUMS"
+
+
+def artifacts_of(tag: str, files: Sequence[Digest]) -> tuple[tuple[model.Artifact, ...], bool]:
+    """The artifact records of a release's downloaded files (pure): a file with its original
+    ``<name>.sigstore.json`` beside it is an artifact with that bundle; the bundles, and
+    files without one, are recorded by the checksums file only (an artifact record needs a
+    bundle). The flag: the files include their own ``SHA256SUMS``."""
+    by_name = {d.name: d for d in files}
+    prefix = f"releases/{tag}/"
+    out = []
+    for d in sorted(files, key=lambda d: d.name):
+        bundle = by_name.get(d.name + BUNDLE)
+        if bundle is None or d.name == SUMS:
+            continue
+        try:
+            out.append(
+                model.Artifact(
+                    name=d.name,
+                    path=prefix + d.name,
+                    size=d.size,
+                    sha256=d.sha256,
+                    kind=artifact_kind(d.name),
+                    sigstore_bundle=model.FileRef(prefix + bundle.name, bundle.size, bundle.sha256),
+                )
+            )
+        except sj.DocumentError as exc:
+            raise ChannelError(f"{tag}: {exc.message}", hint=exc.hint) from exc
+    return tuple(out), SUMS in by_name
+
+
+def artifact_kind(name: str) -> str:
+    if name.endswith(".whl"):
+        return "wheel"
+    if name.endswith((".tar.gz", ".tgz", ".zip", ".tar.xz", ".tar.zst")):
+        return "archive"
+    return "binary"
+
+
+def place(staged: Path, dest: Path) -> Digest:
+    """Move a downloaded file to its immutable place (the same bytes there already: kept).
+    Raises :class:`ChannelError` when ``dest`` holds other bytes."""
+    digest = hash_file(staged)
+    if dest.exists():
+        staged.unlink()
+        if hash_file(dest).sha256 != digest.sha256:
+            raise ChannelError(
+                f"{dest} already exists with different content",
+                hint="published release files are immutable; import into another --store",
+            )
+    else:
+        staged.replace(dest)
+    return Digest(dest.name, digest.size, digest.sha256)
+
+
+def record_files(
+    root: Path, tag: str, files: Sequence[Digest]
+) -> tuple[tuple[model.Artifact, ...], model.FileRef | None]:
+    """Artifacts and checksums of the files placed under ``releases/<tag>/`` of the store
+    directory ``root``: ``SHA256SUMS`` lists every file (written unless the release
+    brought its own). Raises :class:`ChannelError`."""
+    if not files:
+        return (), None
+    artifacts, own_sums = artifacts_of(tag, files)
+    sums = root / "releases" / tag / SUMS
+    if not own_sums:
+        data = render_sums(files).encode()
+        if not create_once(sums, data) and sums.read_bytes() != data:
+            raise ChannelError(
+                f"{sums} already exists with different content",
+                hint="published release files are immutable; import into another --store",
+            )
+    digest = hash_file(sums)
+    return artifacts, model.FileRef(f"releases/{tag}/{SUMS}", digest.size, digest.sha256)
 
 
 def release_notes(history: History, log: Log, *, repository: str | None) -> dict[str, str]:
@@ -89,6 +169,7 @@ def record_of(
     repository: str,
     notes: str,
     artifacts: Sequence[model.Artifact] = (),
+    checksums: model.FileRef | None = None,
 ) -> Release:
     """The channel record of a release tag (pure)."""
     return Release(
@@ -99,6 +180,7 @@ def record_of(
         signer=identity_for(channel, dev, str(tag.line)),
         artifacts=tuple(artifacts),
         notes=notes,
+        checksums=checksums,
     )
 
 
@@ -280,7 +362,7 @@ def releases_of(
     *,
     dev: bool,
     repository: str,
-    artifacts: Mapping[str, Sequence[model.Artifact]] | None = None,
+    files: Mapping[str, tuple[tuple[model.Artifact, ...], model.FileRef | None]] | None = None,
 ) -> dict[str, list[Release]]:
     """Every release of ``history`` as a record, by channel, ascending by version."""
     return {
@@ -291,7 +373,8 @@ def releases_of(
                 dev=dev,
                 repository=repository,
                 notes=notes[tag.name],
-                artifacts=(artifacts or {}).get(tag.name, ()),
+                artifacts=(files or {}).get(tag.name, ((), None))[0],
+                checksums=(files or {}).get(tag.name, ((), None))[1],
             )
             for tag in tags
         ]

@@ -5,6 +5,7 @@ verified by the stock TUF updater and by `release channel verify`."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -149,3 +150,53 @@ def test_import_into_an_empty_history_says_so(
     assert code != 0
     assert "error: no release tags" in err
     assert not store.exists()
+
+
+def test_import_records_the_assets_of_github_releases(
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.helpers.github_server import GitHubStandIn
+
+    h = build_linkerd_history(tmp_path_factory.mktemp("github"))
+    (h.path / "release.toml").write_text('repository = "https://github.com/acme/widget"\n')
+    store = tmp_path / "store"
+    cli_bin = b"\x7fELF" + bytes(range(256)) * 300  # streamed in several chunks
+    bundle = b'{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"}'
+    with GitHubStandIn("tok-import") as gh:
+        gh.add_release(
+            "stable-2.14.1",
+            draft=False,
+            assets={
+                "linkerd2-cli-stable-2.14.1-linux-amd64": cli_bin,
+                "linkerd2-cli-stable-2.14.1-linux-amd64.sigstore.json": bundle,
+                "linkerd2-cli-stable-2.14.1-darwin": b"darwin build",
+            },
+        )
+        gh.add_release("stable-2.14.0", draft=False)  # a release without assets
+        gh.add_release("stable-2.13.7", draft=True, assets={"draft-only": b"never"})
+        monkeypatch.setenv("GITHUB_TOKEN", "tok-import")
+        monkeypatch.setenv("GITHUB_API_URL", gh.base_url)
+        code, out, err = run(capsys, *_import(h, store, "--channel", "stable"))
+        downloads = [e for e in gh.events if e[0] == "download"]
+    assert code == 0, err
+    assert "tok-import" not in out + err
+    assert len(downloads) == 3  # the draft's asset is not fetched
+
+    reader = TufReader(store)
+    rel = {r.tag: r for r in reader.line("stable", "2.14").releases}
+    art = rel["stable-2.14.1"].artifacts
+    assert [a.name for a in art] == ["linkerd2-cli-stable-2.14.1-linux-amd64"]
+    assert reader.read(art[0].path) == cli_bin
+    assert reader.read(art[0].sigstore_bundle.path) == bundle  # the original bundle, kept
+    sums_ref = rel["stable-2.14.1"].checksums
+    assert sums_ref is not None
+    sums = reader.read(sums_ref.path).decode()
+    darwin = hashlib.sha256(b"darwin build").hexdigest()
+    assert f"{darwin}  linkerd2-cli-stable-2.14.1-darwin" in sums
+    assert rel["stable-2.14.0"].artifacts == ()
+    assert rel["stable-2.14.0"].checksums is None
+    assert not (store / "releases" / "stable-2.13.7").exists()
+    assert not list(store.rglob("*.download"))
