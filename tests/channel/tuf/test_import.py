@@ -200,3 +200,28 @@ def test_import_records_the_assets_of_github_releases(
     assert rel["stable-2.14.0"].checksums is None
     assert not (store / "releases" / "stable-2.13.7").exists()
     assert not list(store.rglob("*.download"))
+
+
+def test_import_at_linkerds_size_gets_every_lines_latest_right(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """371 edges and 56 stable releases in 15 lines (the benchmark's synthetic history)."""
+    from benchmarks.bench_import import build_linkerd_sized, check_store, expected_latest
+
+    repo = tmp_path / "linkerd2"
+    build_linkerd_sized(repo)
+    store = tmp_path / "store"
+    code, out, err = run(
+        capsys, "--repo", str(repo), "channel", "import", "--store", str(store), "--sign", "dev"
+    )
+    assert code == 0, err
+    assert "edge: 371 release(s) added" in out
+    assert "stable: 56 release(s) added" in out
+    expected = expected_latest(repo)
+    assert len([k for k in expected if k[0] == "stable"]) == 15
+    assert check_store(store, expected) == 427
+    reader = TufReader(store)
+    assert reader.latest("stable") == max(
+        (v for (ch, _), v in expected.items() if ch == "stable"),
+        key=lambda v: tuple(map(int, v.split("."))),
+    )
