@@ -225,3 +225,45 @@ def test_import_at_linkerds_size_gets_every_lines_latest_right(
         (v for (ch, _), v in expected.items() if ch == "stable"),
         key=lambda v: tuple(map(int, v.split("."))),
     )
+
+
+def test_import_never_replaces_a_file_already_in_the_store(
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Someone planted releases/<tag>/<asset> before the import: it is not overwritten,
+    not recorded, and no metadata is written."""
+    from tests.helpers.github_server import GitHubStandIn
+
+    h = build_linkerd_history(tmp_path_factory.mktemp("planted"))
+    (h.path / "release.toml").write_text('repository = "https://github.com/acme/widget"\n')
+    store = tmp_path / "store"
+    planted = store / "releases" / "stable-2.14.1" / "linkerd2-cli"
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes(b"evil")
+    with GitHubStandIn("tok-import") as gh:
+        gh.add_release("stable-2.14.1", draft=False, assets={"linkerd2-cli": b"the real cli"})
+        monkeypatch.setenv("GITHUB_TOKEN", "tok-import")
+        monkeypatch.setenv("GITHUB_API_URL", gh.base_url)
+        code, _, err = run(capsys, *_import(h, store, "--channel", "stable"))
+    assert code != 0
+    assert err.startswith("error: ")
+    assert "already exists with different content" in err
+    assert planted.read_bytes() == b"evil"
+    assert not (store / "metadata").exists()
+    assert not list(store.rglob("*.download"))
+
+
+def test_import_refuses_a_schema_1_store(
+    history: LinkerdHistory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "index.json").write_text('{"schema_version": "1.0"}')
+    code, _, err = run(capsys, *_import(history, store))
+    assert code != 0
+    assert "is a schema 1 channel store" in err
+    assert "release channel migrate" in err
+    assert sorted(p.name for p in store.iterdir()) == ["index.json"]
