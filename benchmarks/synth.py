@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,9 +57,11 @@ def build(
     main_commits: int = 8000,
     every: int = 18,
     line_every: int = 1000,
-    points: int = 5,
+    points: int | Sequence[int] = 5,
 ) -> SynthStats:
-    """Create a non-bare repository at ``path`` (which must not exist)."""
+    """Create a non-bare repository at ``path`` (which must not exist). ``points``: point
+    releases per stable line (a sequence: per line in order, its last value repeated)."""
+    per_line = [points] if isinstance(points, int) else list(points)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
         "GIT_CONFIG_NOSYSTEM": "1",
@@ -138,6 +141,7 @@ def build(
     # stable lines, cut from an edge every `line_every` main commits
     line_minor = 10
     per_line_points: list[tuple[int, int, datetime]] = []
+    line_releases = 0
     for k, (_name, target, cut_at) in enumerate(edge_tags):
         if (k + 1) % max(1, line_every // every) != 0:
             continue
@@ -146,8 +150,10 @@ def build(
         at = cut_at + timedelta(days=2)
         tag(f"stable-2.{line_minor}.0", target, at)
         per_line_points.append((line_minor, target, at))
+        line_releases += 1
         parent = target
-        for p in range(1, points + 1):
+        n_points = per_line[min(len(per_line_points) - 1, len(per_line) - 1)]
+        for p in range(1, n_points + 1):
             when = at + timedelta(days=12 * p)
             parent = commit(
                 branch,
@@ -158,6 +164,7 @@ def build(
             when += timedelta(hours=1)
             parent = commit(branch, f"chore: bump 2.{line_minor} dependencies", "", parent)
             tag(f"stable-2.{line_minor}.{p}", parent, when + timedelta(minutes=1))
+            line_releases += 1
     when = main_end
 
     # junk tags that must never break version math
@@ -176,5 +183,5 @@ def build(
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.decode(errors="replace"))
     subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=path, check=True, env=env)
-    release_tags = len(edge_tags) + sum(1 + points for _ in per_line_points)
+    release_tags = len(edge_tags) + line_releases
     return SynthStats(n_commits, n_tags, release_tags)

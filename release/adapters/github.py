@@ -81,6 +81,16 @@ class LocalFile:
 
 
 @dataclass(frozen=True)
+class RemoteAsset:
+    """An asset of a published GitHub release (``handle``: the PyGithub object)."""
+
+    name: str
+    size: int
+    digest: str | None  # "sha256:<hex>" when GitHub computed one
+    handle: Any = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class PublishedAsset:
     name: str
     size: int
@@ -382,6 +392,56 @@ class GitHubClient:
             already_published,
             tuple(result),
         )
+
+    # -- reading releases (backfill) ----------------------------------------------------
+    def release_assets(self, repo: str) -> dict[str, list[RemoteAsset]]:
+        """The assets of every published (not draft) release of ``repo``, by tag, in the
+        paged release listing (one request per 100 releases, one per release's assets)."""
+        out: dict[str, list[RemoteAsset]] = {}
+        r = self._repo(repo)
+        with _translated(f"list releases of {repo}"):
+            for release in r.get_releases():
+                if release.draft or release.tag_name in out:
+                    continue
+                out[release.tag_name] = [
+                    RemoteAsset(a.name, a.size, a.digest, a)
+                    for a in release.get_assets()
+                    if a.state == "uploaded"
+                ]
+        return out
+
+    def download(self, asset: RemoteAsset, dest: Path) -> LocalFile:
+        """Stream ``asset`` into ``dest`` (through ``dest.part``, renamed when complete),
+        hashing as it goes; the size and GitHub's ``sha256:`` digest (when it gives one)
+        must match. Raises :class:`GitHubError`, :class:`VerificationError`."""
+        part = dest.with_name(dest.name + ".part")
+        h = hashlib.sha256()
+        size = 0
+        try:
+            with _translated(f"download asset {asset.name}"), part.open("wb") as fh:
+                _, _, chunks = asset.handle.download_asset(chunk_size=_CHUNK)
+                for chunk in chunks:
+                    h.update(chunk)
+                    size += len(chunk)
+                    fh.write(chunk)
+        except OSError as exc:
+            part.unlink(missing_ok=True)
+            raise GitHubError(f"cannot write {part}: {exc.strerror}") from None
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        digest = h.hexdigest()
+        remote = asset.digest or ""
+        want = remote.removeprefix("sha256:") if remote.startswith("sha256:") else None
+        if size != asset.size or (want is not None and want != digest):
+            part.unlink(missing_ok=True)
+            raise VerificationError(
+                f"asset {asset.name} downloaded as {size} bytes sha256 {digest}; GitHub "
+                f"lists {asset.size} bytes {asset.digest or ''}".rstrip(),
+                hint="the download was cut or altered; re-run the import",
+            )
+        part.replace(dest)
+        return LocalFile(dest, asset.name, size, digest)
 
     # -- assets ---------------------------------------------------------------------------
     def _assets(self, release: GitRelease) -> dict[str, GitReleaseAsset]:

@@ -80,6 +80,10 @@ def register(subparsers: Any) -> None:
 
     register_migrate(sub)
 
+    from release.cli.channel_import import register_import
+
+    register_import(sub)
+
     publisher = argparse.ArgumentParser(add_help=False)
     publisher.add_argument("--store", type=Path, help="channel store (default: [tool.release] out)")
     publisher.add_argument("--channel", required=True, help="channel name (channels/NAME.toml)")
