@@ -19,13 +19,13 @@ root = 365
 ```
 
 A repository without the file gets the dev section's defaults and no production
-root (``release trust init`` then says what to declare).
+root (``release trust init`` then says what to declare). The file is read through the
+project's configuration schema (:mod:`release.config.schema`): unknown keys get a "did
+you mean", and every error names the file, the key, what was expected and what was found.
 """
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +33,9 @@ from typing import Any
 
 from release.channel.tuf.metadata import Expiry
 from release.config import Identity
+from release.config.load import read_toml
+from release.config.schema import DEFAULT_SOURCE, Int, Layer, Table, Tables, Type, build, setting
+from release.config.schema import type_error as _type_error
 from release.errors import ConfigError
 
 TRUST_FILE = "trust.toml"
@@ -66,81 +69,98 @@ class TrustConfig:
         return holders
 
 
-def _holders(table: Any, where: str, default: tuple[Identity, ...]) -> RootHolders:
-    if table is None:
-        return RootHolders(default, 1)
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"{where} must be a table")
-    unknown = set(table) - {"threshold", "identities"}
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}")
-    raw = table.get("identities", [])
-    if not isinstance(raw, list):
-        raise ConfigError(f"{where}.identities must be a list of {{identity, issuer}} tables")
-    identities: list[Identity] = []
-    for i, item in enumerate(raw):
-        if (
-            not isinstance(item, Mapping)
-            or set(item) != {"identity", "issuer"}
-            or not all(isinstance(item[k], str) and item[k] for k in ("identity", "issuer"))
-        ):
-            raise ConfigError(f'{where}.identities[{i}] must be {{ identity = "…", issuer = "…" }}')
-        ident = Identity(item["identity"], item["issuer"])
-        if "{line}" in ident.identity:
-            raise ConfigError(f"{where}.identities[{i}]: a root identity has no {{line}}")
-        if ident in identities:
-            raise ConfigError(f"{where}.identities lists {ident.identity} twice")
-        identities.append(ident)
-    threshold = table.get("threshold", 1)
-    if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
-        raise ConfigError(f"{where}.threshold must be a positive integer")
-    if identities and threshold > len(identities):
-        raise ConfigError(
-            f"{where}.threshold {threshold} is more than the {len(identities)} identities listed"
-        )
-    return RootHolders(tuple(identities), threshold)
+class _Days(Type):
+    expected = "a positive number of days"
+
+    def convert(self, value: Any, where: str) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise _type_error(where, self.expected, value)
+        return timedelta(days=value)
+
+    def dump(self, value: Any) -> Any:
+        return value / timedelta(days=1)
 
 
-def _expiry(table: Any, where: str) -> Expiry:
-    if table is None:
-        return Expiry()
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"{where} must be a table")
-    values: dict[str, timedelta] = {}
-    for key, value in table.items():
-        if key not in ("timestamp", "snapshot", "channel", "targets", "root"):
-            raise ConfigError(f"{where}: unknown role {key!r}")
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ConfigError(f"{where}.{key} must be a positive number of days")
-        values[key] = timedelta(days=value)
-    try:
-        expiry = Expiry(**values)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc.message}") from exc
-    if expiry.timestamp > expiry.snapshot:
-        raise ConfigError(f"{where}: the timestamp must not outlive the snapshot")
-    return expiry
+@dataclass(frozen=True)
+class HolderSettings:
+    """``[root]`` and ``[dev]``: who holds the root, and how many of them must sign."""
+
+    threshold: int = setting("threshold", Int(minimum=1), 1, "signatures a new root needs")
+    identities: tuple[Identity, ...] = setting(
+        "identities", Tables(Identity), (), "maintainers: [{ identity = …, issuer = … }]"
+    )
+
+    def check_settings(self) -> str | None:
+        seen: set[Identity] = set()
+        for ident in self.identities:
+            if "{line}" in ident.identity:
+                return f"identities: a root identity has no {{line}} ({ident.identity})"
+            if ident in seen:
+                return f"identities lists {ident.identity} twice"
+            seen.add(ident)
+        if self.identities and self.threshold > len(self.identities):
+            return (
+                f"threshold {self.threshold} is more than the "
+                f"{len(self.identities)} identities listed"
+            )
+        return None
+
+
+@dataclass(frozen=True)
+class ExpirySettings:
+    """``[expires]``: how long each role's metadata is valid, in days."""
+
+    timestamp: timedelta = setting("timestamp", _Days(), timedelta(days=2), "timestamp role")
+    snapshot: timedelta = setting("snapshot", _Days(), timedelta(days=7), "snapshot role")
+    channel: timedelta = setting("channel", _Days(), timedelta(days=30), "channel/line roles")
+    targets: timedelta = setting("targets", _Days(), timedelta(days=365), "top-level targets")
+    root: timedelta = setting("root", _Days(), timedelta(days=365), "root role")
+
+    def check_settings(self) -> str | None:
+        if self.timestamp > self.snapshot:
+            return "the timestamp must not outlive the snapshot"
+        return None
+
+
+@dataclass(frozen=True)
+class TrustSettings:
+    """The whole of ``channels/trust.toml``."""
+
+    root: HolderSettings = setting(
+        "root", Table(HolderSettings), doc="root maintainers", factory=HolderSettings
+    )
+    dev: HolderSettings = setting(
+        "dev", Table(HolderSettings), doc="dev root (--sign dev)", factory=HolderSettings
+    )
+    expires: ExpirySettings = setting(
+        "expires", Table(ExpirySettings), doc="metadata validity", factory=ExpirySettings
+    )
+
+
+_DEFAULTS = Layer(
+    DEFAULT_SOURCE,
+    {"dev": {"identities": [{"identity": DEV_ROOT.identity, "issuer": DEV_ROOT.issuer}]}},
+)
 
 
 def load_trust(channels_dir: Path) -> TrustConfig:
     """``channels_dir/trust.toml``, or the defaults. Raises :class:`ConfigError`."""
     path = channels_dir / TRUST_FILE
-    if not path.is_file():
-        return TrustConfig(RootHolders((), 1), RootHolders((DEV_ROOT,), 1), Expiry())
+    shown = f"{channels_dir.name}/{TRUST_FILE}"
+    layers = [_DEFAULTS]
+    if path.is_file():
+        layers.append(Layer(shown, read_toml(path, shown), shown))
+    settings = build(TrustSettings, layers, "trust", {})
+    e = settings.expires
     try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-    unknown = set(data) - {"root", "dev", "expires"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown table {sorted(unknown)[0]!r}")
+        expiry = Expiry(e.timestamp, e.snapshot, e.channel, e.targets, e.root)
+    except ConfigError as exc:
+        raise ConfigError(f"{shown}: [expires] {exc.message}") from None
     return TrustConfig(
-        root=_holders(data.get("root"), f"{path} [root]", ()),
-        dev=_holders(data.get("dev"), f"{path} [dev]", (DEV_ROOT,)),
-        expiry=_expiry(data.get("expires"), f"{path} [expires]"),
-        path=path,
+        root=RootHolders(settings.root.identities, settings.root.threshold),
+        dev=RootHolders(settings.dev.identities, settings.dev.threshold),
+        expiry=expiry,
+        path=path if path.is_file() else None,
     )
 
 
