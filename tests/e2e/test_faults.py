@@ -404,3 +404,43 @@ def test_bad_config_is_one_error(project: Repo, setting: str, what: str) -> None
     assert proc.stderr.startswith("error: ")
     assert what in proc.stderr.splitlines()[0]
     assert not out_dir(project).exists()
+
+
+def test_full_disk_writing_the_page_after_the_index_swap(
+    project: Repo, reference: dict[str, object]
+) -> None:
+    # docs/failures.md#disk: the index has moved, the page cannot be written
+    out = out_dir(project)
+    page = out / "index.html"
+    full = _run(project, *RUN, RELEASE_CHANNELS_FAULT_FS=f"ENOSPC:{page}")
+    assert full.returncode == 1, full.stderr
+    assert "Traceback" not in full.stderr
+    error = [ln for ln in full.stderr.splitlines() if ln.startswith("error: ")]
+    assert len(error) == 1
+    assert "index.html" in error[0]
+    assert "No space left on device" in full.stderr
+    assert not page.exists()
+    assert partial_files(out) == []
+    assert_channel_verifies(project, out)  # the swapped index is complete on its own
+    resumed = _run(project, *RUN)
+    assert resumed.returncode == 0, resumed.stderr
+    assert page.is_file()
+    assert partial_files(out) == []
+    assert released_files(out) == reference["files"]
+
+
+def test_full_disk_exporting_the_build_source(project: Repo, tmp_path: Path) -> None:
+    # docs/failures.md#disk: the export of the release commit does not fit
+    with small_fs(tmp_path / "fs", "3m") as fs:
+        if not fs.mounted:
+            pytest.skip("needs a tmpfs: the export writes through tar, not release.files")
+        project.commit("feat: a big file", files={"big.bin": os.urandom(4 << 20).hex()[: 4 << 20]})
+        out = fs.path / "channel"
+        before = project.snapshot()
+        proc = _run(project, *RUN, "--out", str(out))
+        assert proc.returncode == 1, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert "No space left on device" in proc.stderr
+        assert "hint: the disk is full" in proc.stderr
+        assert project.snapshot() == before  # nothing tagged
+        assert tree_digest(out) == {}  # the failed run removed what it made
