@@ -286,3 +286,20 @@ def test_a_source_path_that_is_not_utf8_is_one_error(
     assert code == 2
     assert err.splitlines()[0].endswith("is not valid UTF-8")
     assert "Traceback" not in err
+
+
+# -- docs/failures.md#store --------------------------------------------------------------
+
+
+def test_store_problems_never_write_and_name_the_broken_file(tmp_path: Path) -> None:
+    from release.channel.store import store_problems
+
+    missing = tmp_path / "new" / "store"
+    assert store_problems(missing) == []
+    assert not (tmp_path / "new").exists()
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    (legacy / "index.json").write_text('{"schema_version": "1.0"}')
+    [problem] = store_problems(legacy)
+    assert "is not a valid channel store" in problem
+    assert store_problems(tmp_path, need=1 << 60)[0].endswith("(artifacts plus a margin)")
