@@ -196,6 +196,10 @@ def check_signing(
                 f"--push with dev signatures is refused: {consequences} (sign with "
                 "--sign sigstore, or pass --allow-dev-signatures to publish them anyway)"
             )
+    if mode not in (None, "none") and channel.publish_target == "s3":
+        from release.channel.target import target_problems
+
+        problems.extend(target_problems(channel, opts.out, probe=not opts.dry_run))
     return Signing(mode, signer)
 
 
@@ -526,7 +530,7 @@ class Run:
         """Record the release in the channel documents and the TUF metadata of the store;
         the timestamp is swapped last (see :mod:`release.channel.tuf.repo`)."""
         from release.channel import model
-        from release.channel.backends.directory import DirectoryBackend
+        from release.channel import target as publish_target
         from release.channel.signing import SigstoreDocumentSigner
         from release.channel.store import ChannelStore
         from release.channel.tuf import keys
@@ -564,7 +568,14 @@ class Run:
         signer = keys.SigstoreOidcSigner(release_signer, trust)
         channels_dir = channels_dir_of(self.config)
         trust_cfg = load_trust(channels_dir)
-        store = TufStore(DirectoryBackend(self.opts.out, durable=True))
+        backend = publish_target.publish_backend(self.channel, self.opts.out)
+        remote = publish_target.is_remote(backend, self.opts.out)
+        if remote:
+            # The store lives elsewhere (S3): the release's files go first, created once,
+            # so no metadata ever names an object that is not there.
+            keys_ = publish_target.release_keys(self.opts.out, tag)
+            publish_target.upload_files(self.opts.out, keys_, backend)
+        store = TufStore(backend)
         if dev:
             # A dev store delegates the channels it publishes (each has a role in the
             # snapshot): this one, and those published before.
@@ -597,7 +608,12 @@ class Run:
             channel=self.channel.name,
             base_url=self.channel.publish_url,
         )
+        if remote:  # the views rendered here from the bucket's metadata go there too
+            publish_target.push_views(
+                self.opts.out, publish_target.view_keys(self.opts.out), backend
+            )
         return {
+            "store": backend.description,
             "page": "index.html",
             "views": views,
             "timestamp_version": result.timestamp_version,

@@ -187,17 +187,19 @@ class S3Backend:
 
     # --- checks ----------------------------------------------------------------
 
-    def check(self) -> None:
+    def check(self, *, probe: bool = True) -> None:
         """Check the bucket, the credentials and that conditional writes are honoured.
 
-        Runs once, before the first write. Raises :class:`ChannelError`.
+        Runs once, before the first write (``probe=False``: the bucket and credentials
+        only, writing nothing). Raises :class:`ChannelError`.
         """
         with self._check_lock:
             if self._checked:
                 return
             self._head_bucket()
-            self._probe_conditional_writes()
-            self._checked = True
+            if probe:
+                self._probe_conditional_writes()
+                self._checked = True
 
     def _head_bucket(self) -> None:
         try:
