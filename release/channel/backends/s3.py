@@ -124,6 +124,11 @@ class S3Backend:
         self.location = location
         self._client = client
         self._checked = False
+        # What this process knows without asking again: the sha256 of immutable objects
+        # it created or confirmed, and the etags of versions of ours it read or wrote
+        # (a swap from one of those needs no ownership check first).
+        self._digests: dict[str, str] = {}
+        self._ours: dict[str, str] = {}
         self._check_lock = threading.Lock()
 
     # --- plumbing --------------------------------------------------------------
@@ -269,10 +274,16 @@ class S3Backend:
                 hint="the object was altered or truncated in the bucket; restore it from a "
                 "mirror with `release channel sync`",
             )
-        return Blob(data, str(response["ETag"]))
+        etag = str(response["ETag"])
+        if _meta(response).get(OWNER_META) == OWNER_VALUE:
+            self._ours[key] = etag
+        return Blob(data, etag)
 
     def digest(self, key: str) -> str | None:
-        """The sha256 recorded with our object (one HEAD), else of its bytes; None if absent."""
+        """The sha256 recorded with our object (one HEAD, none for an immutable object
+        this backend created), else of its bytes; None if absent."""
+        if key in self._digests:
+            return self._digests[key]
         head = self._head(key, self._key(key))
         if head is None:
             return None
@@ -336,6 +347,8 @@ class S3Backend:
         cache = IMMUTABLE_CACHE if immutable else MUTABLE_CACHE
         try:
             self._put(key, data, digest, cache, IfNoneMatch="*")
+            if immutable:
+                self._digests[key] = digest
             return True
         except _BOTO_ERRORS as exc:
             if _code(exc) not in _CONDITION_CODES and _status(exc) != 412:
@@ -348,6 +361,8 @@ class S3Backend:
             )
         theirs = self._refuse_foreign(key, head)
         if theirs == digest:
+            if immutable:
+                self._digests[key] = digest
             return False
         raise ObjectExists(
             f"{key} already exists in {self.description} with different bytes "
@@ -365,17 +380,20 @@ class S3Backend:
         if expected_etag is None:
             conditions = {"IfNoneMatch": "*"}
         else:
-            head = self._head(key, name, IfMatch=expected_etag)
-            if head is None:
-                raise SwapConflict(
-                    f"{key} in {self.description} was removed since it was read",
-                    hint="another process changed the prefix; re-read and retry",
-                )
-            self._refuse_foreign(key, head)
+            if self._ours.get(key) != expected_etag:
+                head = self._head(key, name, IfMatch=expected_etag)
+                if head is None:
+                    raise SwapConflict(
+                        f"{key} in {self.description} was removed since it was read",
+                        hint="another process changed the prefix; re-read and retry",
+                    )
+                self._refuse_foreign(key, head)
             conditions = {"IfMatch": expected_etag}
         digest = hashlib.sha256(data).hexdigest()
         try:
-            return self._put(key, data, digest, MUTABLE_CACHE, **conditions)
+            etag = self._put(key, data, digest, MUTABLE_CACHE, **conditions)
+            self._ours[key] = etag
+            return etag
         except _BOTO_ERRORS as exc:
             if _code(exc) in _CONDITION_CODES or _status(exc) == 412:
                 raise SwapConflict(
@@ -406,6 +424,24 @@ class S3Backend:
         yield from sorted(keys)
 
 
+_LOADER: list[Any] = []
+_LOADER_LOCK = threading.Lock()
+
+
+def _botocore_session() -> Any:
+    """A new botocore session (credentials resolved afresh) sharing one data loader, so
+    the service model JSON is parsed once per process, not once per client."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    with _LOADER_LOCK:
+        if _LOADER:
+            session.register_component("data_loader", _LOADER[0])
+        else:
+            _LOADER.append(session.get_component("data_loader"))
+    return session
+
+
 def _make_client(location: S3Location) -> Any:
     """A boto3 S3 client on the standard credential chain. Raises ChannelError."""
     import boto3
@@ -417,13 +453,16 @@ def _make_client(location: S3Location) -> Any:
         read_timeout=60,
         retries={"mode": "standard", "max_attempts": 3},
         max_pool_connections=32,  # sync copies in parallel
+        parameter_validation=False,  # our calls are fixed; saves time on every request
         # S3-compatible servers (R2, GCS, older MinIO) reject trailing checksums.
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
         s3={"addressing_style": "path" if location.endpoint_url else "auto"},
     )
     try:
-        session = boto3.session.Session(region_name=location.region)
+        session = boto3.session.Session(
+            botocore_session=_botocore_session(), region_name=location.region
+        )
         return session.client(
             "s3",
             endpoint_url=location.endpoint_url,
