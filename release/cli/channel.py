@@ -415,6 +415,8 @@ def _tuf_store(args: argparse.Namespace) -> bool:
     from release.config import load_config
 
     config = load_config(args.repo)
+    if args.store is None and config.channel(args.channel).publish_target == "s3":
+        return True  # the store is the bucket: always schema 2
     return is_schema_2(Path(args.store or config.root / config.out))
 
 

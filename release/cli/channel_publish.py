@@ -52,6 +52,7 @@ def _open(
     args: argparse.Namespace, dev: bool
 ) -> tuple[ProjectConfig, ChannelConfig, TufStore, TrustConfig, Path]:
     from release.channel.backends.directory import DirectoryBackend
+    from release.channel.target import publish_backend
     from release.channel.tuf.repo import TufStore
     from release.config import load_config
     from release.trust_config import channels_dir_of, load_trust
@@ -60,7 +61,9 @@ def _open(
     channel = config.channel(args.channel)
     root = Path(args.store or config.root / config.out)
     trust = load_trust(channels_dir_of(config))
-    return config, channel, TufStore(DirectoryBackend(root)), trust, root
+    # --store names a directory; without it the channel's [publish] target (e.g. S3).
+    backend = DirectoryBackend(root) if args.store else publish_backend(channel, root)
+    return config, channel, TufStore(backend), trust, root
 
 
 def _identity(channel: ChannelConfig, dev: bool, line: str | None) -> Identity:
@@ -73,6 +76,7 @@ def _identity(channel: ChannelConfig, dev: bool, line: str | None) -> Identity:
 
 
 def _views(store: TufStore, root: Path, signer: Any, channel: ChannelConfig) -> None:
+    from release.channel import target
     from release.channel.signing import SigstoreDocumentSigner
     from release.channel.tuf.repo import render_views
 
@@ -84,6 +88,8 @@ def _views(store: TufStore, root: Path, signer: Any, channel: ChannelConfig) -> 
         channel=channel.name,
         base_url=channel.publish_url,
     )
+    if target.is_remote(store.backend, root):  # rendered from the bucket: put them back
+        target.push_views(root, target.view_keys(root), store.backend)
 
 
 def _published(out: Output, what: str, result: Any) -> int:

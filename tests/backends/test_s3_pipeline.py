@@ -69,6 +69,19 @@ def test_edge_release_to_s3_read_over_http(
     assert dl.returncode == 0, dl.stderr
     assert (tmp_path / "dl" / "tool-26.11.1.tar.gz").is_file()
 
+    # The scheduled refresh re-signs the bucket's timestamp (no --store: the channel's
+    # [publish] target), and readers follow.
+    def timestamp_version() -> int:
+        got = seaweed.client().get_object(Bucket=BUCKET, Key=f"{prefix}/metadata/timestamp.json")
+        return int(json.loads(got["Body"].read())["signed"]["version"])
+
+    before = timestamp_version()
+    refresh = run_release(project, "channel", "refresh", "--channel", "edge", "--sign", "dev")
+    assert refresh.returncode == 0, refresh.stderr
+    assert timestamp_version() == before + 1
+    again = run_release(project, "channel", "latest", "--channel", "edge", *client, env=env)
+    assert again.returncode == 0, again.stderr
+
 
 def test_edge_release_without_credentials_changes_nothing(
     repo: Repo, seaweed: Seaweed, prefix: str
