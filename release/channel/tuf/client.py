@@ -320,8 +320,18 @@ class ChannelClient:
             return None
         ln = str(model.parse_version(doc.kind, answer).line)
         if self.line(channel, ln).latest != answer:
-            raise _refuse(f"channel {channel} declares latest {answer}, line {ln} disagrees")
+            raise self._disagree(channel, answer, ln)
         return answer
+
+    def _disagree(self, channel: str, latest: str, line: str) -> TrustError:
+        doc = self.channel(channel)
+        entry = doc.entry(line)
+        pinned = entry.document.path if entry is not None else f"line {line}"
+        return _refuse(
+            f"channels/{channel}/v{doc.version}.json (role {channel}) declares latest "
+            f"{latest}, {pinned} (role {channel}.{line}) disagrees",
+            "the channel and line documents do not fit together: refusing both",
+        )
 
     def tag_of(self, channel: str, version: str) -> str:
         from release.versions import TagFormat
@@ -363,9 +373,7 @@ class ChannelClient:
         if doc.latest is not None:
             newest_line = str(model.parse_version(doc.kind, doc.latest).line)
             if self.line(channel, newest_line).latest != doc.latest:
-                raise _refuse(
-                    f"channel {channel} declares latest {doc.latest}, line {newest_line} disagrees"
-                )
+                raise self._disagree(channel, doc.latest, newest_line)
         res = CheckResult(
             "up-to-date",
             "",
