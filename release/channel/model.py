@@ -585,6 +585,17 @@ class Support:
             ),
         )
 
+    def phase_on(self, today: date) -> str:
+        """The phase on ``today``: ``eol`` from the EOL day on, else the recorded phase.
+
+        The phase is recorded on the day a document is written; readers on a later day
+        (``channel list``, ``check``, the page) use this so they agree with
+        ``release status`` (:func:`release.history.phase_on`).
+        """
+        if self.eol is not None and today >= self.eol:
+            return "eol"
+        return self.phase
+
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.extra,

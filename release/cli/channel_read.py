@@ -322,15 +322,16 @@ def cmd_list(args: argparse.Namespace, out: Output) -> int:
         rows.append(f"{name} ({doc.kind}): latest {doc.latest or 'none'}")
         for e in reversed(doc.lines):
             s = e.support
+            phase = s.phase_on(client.now.date())
             rows.append(
-                f"  {e.line:<8} {s.phase:<12} released {s.released or '-'}  "
+                f"  {e.line:<8} {phase:<12} released {s.released or '-'}  "
                 f"eol {s.eol or '-'}  latest {e.latest or '-'}"
             )
             data[name]["lines"].append(
                 {
                     "line": e.line,
                     "latest": e.latest,
-                    "phase": s.phase,
+                    "phase": phase,
                     "released": str(s.released) if s.released else None,
                     "eol": str(s.eol) if s.eol else None,
                 }

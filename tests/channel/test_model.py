@@ -369,3 +369,19 @@ def test_index_refuses_published_by_unknown_channel_and_bad_expiry() -> None:
     with pytest.raises(DocumentError, match=r"expires must be after generated_at"):
         model.parse_index(_line_bytes({**d, "expires": d["generated_at"]}))
     assert EDGE_ID != STABLE_ID
+
+
+def test_a_line_past_its_eol_reads_as_eol_on_a_later_day() -> None:
+    # The phase is recorded when the document is written; list, check and the page read
+    # it on later days and must agree with `release status` (history.phase_on).
+    from datetime import date
+
+    from release.channel.model import Support
+    from release.history import phase_on
+
+    s = Support(phase="maintenance", released=date(2026, 1, 1), eol=date(2026, 6, 1))
+    assert s.phase_on(date(2026, 5, 31)) == "maintenance"
+    assert s.phase_on(date(2026, 6, 1)) == "eol"
+    for day in (date(2026, 5, 31), date(2026, 6, 1), date(2027, 1, 1)):
+        assert s.phase_on(day) == phase_on(s.phase, s.eol, day)
+    assert Support(phase="active").phase_on(date(2099, 1, 1)) == "active"

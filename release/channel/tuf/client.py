@@ -374,13 +374,14 @@ class ChannelClient:
             newest_line = str(model.parse_version(doc.kind, doc.latest).line)
             if self.line(channel, newest_line).latest != doc.latest:
                 raise self._disagree(channel, doc.latest, newest_line)
+        phase = entry.support.phase_on(self.now.date())
         res = CheckResult(
             "up-to-date",
             "",
             version,
             ldoc.latest,
             doc.latest,
-            data={"line": ldoc.line, "phase": entry.support.phase, "eol": _day(entry.support.eol)},
+            data={"line": ldoc.line, "phase": phase, "eol": _day(entry.support.eol)},
         )
         if not release.active and release.withdrawal is not None:
             w = release.withdrawal
@@ -389,7 +390,7 @@ class ChannelClient:
             res.message = f"{version} was withdrawn: {w.reason}" + (
                 f"; use {instead}" if instead else ""
             )
-        elif entry.support.phase == "eol":
+        elif phase == "eol":
             res.status = "eol"
             eol = f" since {entry.support.eol}" if entry.support.eol else ""
             res.message = f"line {ldoc.line} is end-of-life{eol}; latest is {doc.latest}"

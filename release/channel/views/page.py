@@ -170,9 +170,10 @@ def _channels(view: ViewInput) -> list[str]:
         ]
         for e in reversed(doc.lines):
             s = e.support
+            phase = s.phase_on(view.now.date())
             body.append(
                 f'<tr class="line" data-line="{_e(e.line)}"><td>{_e(e.line)}</td>'
-                f'<td class="phase-{_e(s.phase)}">{_e(s.phase)}</td>'
+                f'<td class="phase-{_e(phase)}">{_e(phase)}</td>'
                 f"<td>{_e(sj.format_day(s.released) or '')}</td>"
                 f"<td>{_e(sj.format_day(s.eol) or '')}</td>"
                 f"<td>{_e(e.latest or '')}</td><td>{e.releases}</td></tr>"
