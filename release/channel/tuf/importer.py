@@ -136,6 +136,22 @@ def record_files(
     return artifacts, model.FileRef(f"releases/{tag}/{SUMS}", digest.size, digest.sha256)
 
 
+def cut_from(history: History) -> dict[str, str]:
+    """Stable tag -> the edge release it was cut from (pure): the ``X.Y.0`` of a stable
+    channel on the very commit of an edge release (what the pipeline's cut records)."""
+    edges: dict[str, str] = {}
+    for rels in history.channels.values():
+        for r in rels:
+            if r.kind == "edge":
+                edges.setdefault(r.commit, r.name)
+    return {
+        r.name: edges[r.commit]
+        for rels in history.channels.values()
+        for r in rels
+        if r.kind == "stable" and getattr(r.version, "patch", None) == 0 and r.commit in edges
+    }
+
+
 def release_notes(history: History, log: Log, *, repository: str | None) -> dict[str, str]:
     """Notes of every release of ``history`` (tag -> markdown), as the pipeline renders tag
     notes: the commits since the previous release of the channel, grouped, in one
@@ -149,16 +165,26 @@ def release_notes(history: History, log: Log, *, repository: str | None) -> dict
         prev = history.previous(r)
         previous[r.name] = prev.name if prev else None
     assigned = assign_commits(log(sorted(set(heads.values()))), heads, previous)
+    cuts = cut_from(history)
     return {
         r.name: render_section(
             r.name,
             r.day,
             assigned[r.name],
             repository=repository,
+            intro=_cut_intro(r, cuts.get(r.name), previous[r.name], bool(assigned[r.name])),
             limit=NOTES_LIMIT if previous[r.name] else FIRST_RELEASE_LIMIT,
         )
         for r in releases
     }
+
+
+def _cut_intro(r: ReleaseTag, edge: str | None, previous: str | None, changes: bool) -> str:
+    """The intro the pipeline writes for a stable cut."""
+    if edge is None:
+        return ""
+    since = f" Changes since {previous}:" if previous and changes else ""
+    return f"First release of the {r.line} line, cut from {edge}.{since}"
 
 
 def record_of(
@@ -170,6 +196,7 @@ def record_of(
     notes: str,
     artifacts: Sequence[model.Artifact] = (),
     checksums: model.FileRef | None = None,
+    from_edge: str | None = None,
 ) -> Release:
     """The channel record of a release tag (pure)."""
     return Release(
@@ -181,6 +208,7 @@ def record_of(
         artifacts=tuple(artifacts),
         notes=notes,
         checksums=checksums,
+        from_edge=from_edge,
     )
 
 
@@ -365,6 +393,7 @@ def releases_of(
     files: Mapping[str, tuple[tuple[model.Artifact, ...], model.FileRef | None]] | None = None,
 ) -> dict[str, list[Release]]:
     """Every release of ``history`` as a record, by channel, ascending by version."""
+    cuts = cut_from(history)
     return {
         name: [
             record_of(
@@ -375,6 +404,7 @@ def releases_of(
                 notes=notes[tag.name],
                 artifacts=(files or {}).get(tag.name, ((), None))[0],
                 checksums=(files or {}).get(tag.name, ((), None))[1],
+                from_edge=cuts.get(tag.name),
             )
             for tag in tags
         ]

@@ -57,6 +57,10 @@ def test_import_builds_a_verified_channel_from_the_tags(
     assert reader.channels() == ["edge", "stable"]
     assert reader.latest("edge") == "26.1.2"
     assert reader.latest("stable") == "2.14.1"
+    cuts = {r.tag: r for r in reader.line("stable", "2.13").releases}
+    assert cuts["stable-2.13.0"].from_edge == "edge-25.12.2"  # the cut, as the pipeline records
+    assert "cut from edge-25.12.2" in (cuts["stable-2.13.0"].notes or "")
+    assert cuts["stable-2.13.1"].from_edge is None
     stable = reader.channel("stable")
     assert {ln.line: ln.latest for ln in stable.lines} == {"2.13": "2.13.7", "2.14": "2.14.1"}
     dec = reader.line("edge", "25.12")
