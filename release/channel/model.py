@@ -661,6 +661,31 @@ class Pin:
             )
 
 
+def select_artifacts(
+    release: Release, *, os_name: str | None, arch: str | None, name: str | None
+) -> list[Artifact]:
+    """The artifacts of ``release`` for a platform and/or name (``any``/unset match all).
+
+    Raises :class:`UsageError` for an unknown os or arch, or when nothing matches.
+    """
+    for value, known, what in ((os_name, KNOWN_OS, "os"), (arch, KNOWN_ARCH, "arch")):
+        if value is not None and value not in known:
+            raise UsageError(f"unknown {what} {value!r}", hint=f"known: {', '.join(sorted(known))}")
+    chosen = [
+        a
+        for a in release.artifacts
+        if (name is None or a.name == name)
+        and (os_name is None or a.os in (os_name, "any", None))
+        and (arch is None or a.arch in (arch, "any", None))
+    ]
+    if not chosen:
+        have = ", ".join(f"{a.name} ({a.platform})" for a in release.artifacts) or "none"
+        raise UsageError(
+            f"{release.tag} has no artifact for that selection", hint=f"artifacts: {have}"
+        )
+    return chosen
+
+
 def pin_for(path: str, version: int, data: bytes) -> Pin:
     return Pin(path, version, len(data), hashlib.sha256(data).hexdigest())
 

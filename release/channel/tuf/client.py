@@ -452,27 +452,7 @@ class ChannelClient:
     def select(
         self, release: Release, *, os_name: str | None, arch: str | None, name: str | None
     ) -> list[model.Artifact]:
-        for value, known, what in (
-            (os_name, model.KNOWN_OS, "os"),
-            (arch, model.KNOWN_ARCH, "arch"),
-        ):
-            if value is not None and value not in known:
-                raise UsageError(
-                    f"unknown {what} {value!r}", hint=f"known: {', '.join(sorted(known))}"
-                )
-        chosen = [
-            a
-            for a in release.artifacts
-            if (name is None or a.name == name)
-            and (os_name is None or a.os in (os_name, "any", None))
-            and (arch is None or a.arch in (arch, "any", None))
-        ]
-        if not chosen:
-            have = ", ".join(f"{a.name} ({a.platform})" for a in release.artifacts) or "none"
-            raise UsageError(
-                f"{release.tag} has no artifact for that selection", hint=f"artifacts: {have}"
-            )
-        return chosen
+        return model.select_artifacts(release, os_name=os_name, arch=arch, name=name)
 
     def download(
         self,
