@@ -96,6 +96,16 @@ class UndecidedError(ReleaseError):
     exit_code = 3
 
 
+class ChannelNotPublished(UndecidedError):
+    """A channel the root/targets declare has published nothing yet: there is no answer
+    to give about it (exit 3, like a file that is not found). Not a refusal: a channel
+    that did publish and then vanished from the snapshot is a :class:`TrustError`."""
+
+    def __init__(self, channel: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.channel = channel
+
+
 class StateError(ConfigError):
     """The client state (a file under the state directory) is corrupt or unwritable.
     The message names the file."""

@@ -741,7 +741,7 @@ def _schema2_view_input(root: Path, now: datetime, base_url: str | None) -> View
     from release.channel.views import ViewInput
 
     client = open_client(str(root), verify=False, now=now)
-    channels = {name: client.channel(name) for name in client.channels()}
+    channels = {name: client.channel(name) for name in client.published_channels()}
     if not channels:
         raise ChannelError(f"{root}: the store has no channel yet")
     lines: dict[tuple[str, str], LineDocument] = {}

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from release.cli._output import Output
-from release.errors import UsageError
+from release.errors import ChannelNotPublished, UsageError
 
 if TYPE_CHECKING:
     from release.channel.tuf.client import ChannelClient
@@ -317,8 +317,12 @@ def cmd_list(args: argparse.Namespace, out: Output) -> int:
     rows: list[str] = []
     data: dict[str, Any] = {}
     for name in names:
+        if not client.published(name):
+            data[name] = {"published": False, "kind": None, "latest": None, "lines": []}
+            rows.append(f"{name}: no releases yet (declared by the targets role)")
+            continue
         doc = client.channel(name)
-        data[name] = {"kind": doc.kind, "latest": doc.latest, "lines": []}
+        data[name] = {"published": True, "kind": doc.kind, "latest": doc.latest, "lines": []}
         rows.append(f"{name} ({doc.kind}): latest {doc.latest or 'none'}")
         for e in reversed(doc.lines):
             s = e.support
@@ -375,8 +379,9 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
     client = _open(args, out, source)
     counts = client.verify_all()
     wanted = [client.resolve(v, args.channel) for v in args.versions]
+    unpublished = client.unpublished()
     if args.all_files:
-        for name in client.channels():
+        for name in client.published_channels():
             for e in client.channel(name).lines:
                 wanted += [(name, r.version) for r in client.line(name, e.line).releases]
     files: list[str] = []
@@ -389,7 +394,9 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
     )
     if wanted:
         text += f"; {len(files)} files of {len(wanted)} releases"
-    _result(out, True, text, {**counts, "files": files})
+    if unpublished:
+        text += f"; declared, no releases yet: {', '.join(unpublished)}"
+    _result(out, True, text, {**counts, "files": files, "unpublished": unpublished})
     return 0
 
 
@@ -419,7 +426,10 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
     if legacy:
         return int(args.legacy(args, out))
     client = _open(args, out, source)
-    name, version = client.resolve(args.version, args.channel)
+    try:
+        name, version = client.resolve(args.version, args.channel)
+    except ChannelNotPublished as exc:
+        return _check_unpublished(client, out, args.version, exc)
     result = client.check(name, version)
     status = result.status if client.verified else "unknown"
     _finish(client, out)
@@ -438,6 +448,31 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
         },
     )
     return 0 if client.verified else 3
+
+
+def _check_unpublished(
+    client: ChannelClient, out: Output, version: str, exc: ChannelNotPublished
+) -> int:
+    """``check`` against a channel with no publication: the answer is unknown (exit 3)."""
+    _finish(client, out)
+    message = f"{exc.message}; cannot place {version}"
+    _result(
+        out,
+        client.verified,
+        message,
+        {
+            "status": "unknown",
+            "version": version,
+            "channel": exc.channel,
+            "published": False,
+            "latest_in_line": None,
+            "latest": None,
+            "message": message,
+        },
+    )
+    if exc.hint:
+        out.warn(exc.hint)
+    return 3
 
 
 def cmd_state(args: argparse.Namespace, out: Output) -> int:

@@ -14,6 +14,9 @@ the v1 model (declared latest is the maximum active release, tags match the chan
 format, a line document is exactly what the channel document pins). A channel the
 ``targets`` role delegates can never silently disappear: a delegated role without a
 channel document is an error, and so is asking for a channel that is not delegated.
+A delegated channel the snapshot does not list has published nothing yet
+(:class:`~release.errors.ChannelNotPublished`, never a fallback to another channel),
+unless there is evidence that it did publish (:meth:`ChannelClient.published`).
 
 Speed: signature verdicts are cached by the sha256 of what was verified
 (``keys.VerdictCache``), and the answer of ``latest`` is remembered with the sha256
@@ -42,7 +45,7 @@ from release.channel.strictjson import DocumentError
 from release.channel.tuf.bootstrap import Anchor, resolve_anchor
 from release.channel.tuf.state import ClientState, VerdictCache, canonical_source, default_state_dir
 from release.channel.tuf.views import TargetInfo, VerifiedView
-from release.errors import ReleaseError, TrustError, UsageError
+from release.errors import ChannelNotPublished, ReleaseError, TrustError, UsageError
 
 DOC_MAX = 32 << 20
 ARTIFACT_MAX = 4 << 30
@@ -93,6 +96,7 @@ class ChannelClient:
         self._channels: dict[str, ChannelDocument] = {}
         self._lines: dict[tuple[str, str], LineDocument] = {}
         self._answers: dict[str, Any] = {}
+        self._published: dict[str, bool] = {}
 
     @property
     def verified(self) -> bool:
@@ -106,9 +110,67 @@ class ChannelClient:
     # --- channels and documents ----------------------------------------------
 
     def channels(self) -> list[str]:
-        """The channels the ``targets`` role delegates (each one must have a document)."""
+        """The channels the ``targets`` role delegates (declares), published or not."""
         self._refresh()
         return sorted(self.view.channel_roles())
+
+    def published_channels(self) -> list[str]:
+        """The declared channels that have published (see :meth:`published`)."""
+        return [name for name in self.channels() if self.published(name)]
+
+    def published(self, name: str) -> bool:
+        """Whether declared channel ``name`` has published: the snapshot lists its role.
+
+        A channel that published and then left the snapshot is refused (TrustError):
+        python-tuf refuses a snapshot dropping a role the client's trusted one listed,
+        this client's state remembers the channels it verified, and a stateless client
+        finds the role's first version in the store, signed by the role's keys. Raises
+        UsageError for a channel ``targets`` does not declare.
+        """
+        if name in self._published:
+            return self._published[name]
+        self._check_channel_name(name)
+        if self.view.published(name):
+            self._published[name] = True
+            return True
+        snapshot = self.view.snapshot_file()
+        seen = self._seen(name)
+        if seen:
+            raise _refuse(
+                f"{snapshot} (role snapshot) does not list role {name}, but this client "
+                f"verified channel {name} (document version {seen.get('document_version')}) "
+                "before",
+                "a declared channel cannot disappear: the snapshot hides it (rollback or a "
+                f"compromised publisher); state: {self.state_path()}",
+            )
+        evidence = self.view.signed_role_file(name)
+        if evidence is not None:
+            raise _refuse(
+                f"{snapshot} (role snapshot) does not list role {name}, but {evidence} "
+                f"(role {name}) is in the store, signed by the keys targets delegates "
+                f"{name} to: the channel published and the snapshot hides it",
+                "a declared channel cannot disappear; if the channel's very first "
+                "publication was interrupted, publishing it again repairs this",
+            )
+        self._published[name] = False
+        return False
+
+    def _require_published(self, name: str) -> None:
+        """Raise ChannelNotPublished unless declared channel ``name`` has published."""
+        if self.published(name):
+            return
+        others = [n for n in self.channels() if n != name and self.published(n)]
+        raise ChannelNotPublished(
+            name,
+            f"channel {name} is declared by the targets role of {self.source}, but has "
+            f"published nothing yet ({self.view.snapshot_file()} lists no role {name})",
+            hint=(
+                f"channels with releases: {', '.join(others)}; pass --channel "
+                f"{others[0]}, or wait for {name}'s first release"
+                if others
+                else f"no channel has published yet; wait for {name}'s first release"
+            ),
+        )
 
     def default_channel(self) -> str:
         """``stable`` when delegated, else the only channel. Raises UsageError."""
@@ -140,6 +202,7 @@ class ChannelClient:
         if name in self._channels:
             return self._channels[name]
         self._check_channel_name(name)
+        self._require_published(name)
         listed = self.view.role_targets(name)
         docs: list[tuple[int, TargetInfo]] = []
         for path, info in listed.items():
@@ -270,10 +333,10 @@ class ChannelClient:
         """
         from release.versions import TagFormat
 
-        names = self.channels()
         wanted = channel or None
         if wanted is not None:
             self._check_channel_name(wanted)
+        names = self.published_channels()
         matches: list[tuple[str, str]] = []
         for name in [wanted] if wanted else names:
             assert name is not None
@@ -287,6 +350,7 @@ class ChannelClient:
                 pass
         if wanted is None:
             ch = self.default_channel()
+            self._require_published(ch)  # never an answer from another channel instead
             raise UsageError(f"{text!r} is neither a version nor a tag of channel {ch}")
         for other in names:
             if other == wanted:
@@ -406,15 +470,20 @@ class ChannelClient:
         return res
 
     def verify_all(self) -> dict[str, int]:
-        """Every channel's document and every line document. Returns counts."""
+        """Every published channel's document and every line document. Returns counts;
+        :meth:`unpublished` names the declared channels without a publication."""
         counts = {"channels": 0, "lines": 0, "releases": 0}
-        for name in self.channels():
+        for name in self.published_channels():
             doc = self.channel(name)
             counts["channels"] += 1
             for e in doc.lines:
                 counts["lines"] += 1
                 counts["releases"] += len(self.line(name, e.line).releases)
         return counts
+
+    def unpublished(self) -> list[str]:
+        """The declared channels that have published nothing yet."""
+        return [name for name in self.channels() if not self.published(name)]
 
     def release_targets(self, channel: str, release: Release) -> list[tuple[TargetInfo, int]]:
         """The TUF target of every file ``release`` references, matched to its record."""

@@ -231,6 +231,14 @@ class VerifiedView:
             ) from None
         except tx.DownloadError as exc:
             cause = exc.__cause__
+            if isinstance(cause, NotFound) and role not in ("root", "timestamp"):
+                lister = "the timestamp" if role == "snapshot" else "the snapshot"
+                raise TrustError(
+                    f"{file} (role {role}) is listed by {lister}, but the store does not "
+                    f"have it ({cause.message})",
+                    hint="signed metadata is missing or withheld: the store is incomplete or "
+                    "under attack; refusing to guess",
+                ) from None
             if isinstance(cause, ReleaseError):
                 raise cause from None
             raise FetchError(f"cannot fetch {file} (role {role}): {exc}") from None
@@ -318,6 +326,43 @@ class VerifiedView:
         if top.delegations is None or top.delegations.roles is None:
             return []
         return list(top.delegations.roles)
+
+    def published(self, role: str) -> bool:
+        """Whether the trusted snapshot lists ``role``: a role ``targets`` delegates up
+        front (a real root declares every configured channel) is absent until its
+        channel's first publication."""
+        return f"{role}.json" in self.updater._trusted_set.snapshot.meta
+
+    def snapshot_file(self) -> str:
+        return f"metadata/{self.updater._trusted_set.snapshot.version}.snapshot.json"
+
+    def signed_role_file(self, role: str) -> str | None:
+        """``metadata/1.<role>.json`` when the store holds it signed by the keys the
+        top-level ``targets`` delegates ``role`` to, else None (absent, malformed or not
+        signed by those keys: no evidence). A role's first version is always 1 and the
+        store never deletes an immutable file, so a signed one proves that the role was
+        published once. Raises FetchError when the store cannot be read."""
+        from tuf.api import exceptions as tx
+        from tuf.api.metadata import Metadata
+        from tuf.api.serialization import DeserializationError
+
+        from release.channel.tuf import keys
+
+        path = _file_of(role, 1)
+        try:
+            data = read_capped(self.fetcher, path, TARGETS_MAX, path)
+        except (NotFound, ResponseTooLarge):
+            return None
+        top = self.load("targets", "root")
+        try:
+            md = Metadata.from_bytes(data)
+            if md.signed.type != "targets":
+                return None
+            with keys.verification_trust(self.trust, self.cache):
+                top.verify_delegate(role, md.signed_bytes, md.signatures)
+        except (DeserializationError, tx.UnsignedMetadataError, ValueError, KeyError, TypeError):
+            return None
+        return path
 
     def role_keys(self, role: str) -> list[str]:
         """Identities of the keys ``targets`` delegates channel ``role`` to."""
@@ -428,6 +473,15 @@ class RawView:
         if top.delegations is None or top.delegations.roles is None:
             return []
         return list(top.delegations.roles)
+
+    def published(self, role: str) -> bool:
+        return f"{role}.json" in self._snapshot.meta
+
+    def snapshot_file(self) -> str:
+        return f"metadata/{self._snapshot.version}.snapshot.json"
+
+    def signed_role_file(self, role: str) -> str | None:
+        return None  # nothing is verified here: no evidence either way
 
     def role_keys(self, role: str) -> list[str]:
         return []
