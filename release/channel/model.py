@@ -1557,13 +1557,22 @@ def update_channel_dict(
         "document": pin.to_dict(),
         "releases": len(line_doc["releases"]),
     }
-    released = {k: sj.day(e["support"].get("released"), "released") for k, e in entries.items()}
-    support = compute_support(kind, released, policy, now.date())
-    ordered = sorted(entries, key=lambda s: _check_line(s, "line"))
+    from release.history import line_support
+
+    parsed = {k: _check_line(k, "line") for k in entries}
+    released = {
+        parsed[k]: sj.day(e["support"].get("released"), "released") for k, e in entries.items()
+    }
+    table = line_support(released, policy, now.date(), kind=kind)  # as compute_support
     lines = []
-    for k in ordered:
+    for k in sorted(entries, key=parsed.__getitem__):
+        phase, rel, eol = table[parsed[k]]
         entry = entries[k]
-        entry["support"] = support[k].to_dict()
+        entry["support"] = {
+            "phase": phase,
+            "released": sj.format_day(rel),
+            "eol": sj.format_day(eol),
+        }
         lines.append(entry)
     return {
         "schema_version": SCHEMA_VERSION,

@@ -26,9 +26,10 @@ the previous one listed, or a channel the top-level targets role does not delega
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +46,7 @@ from release.channel.backends import Backend, ObjectExists, SwapConflict
 from release.channel.model import Release
 from release.channel.strictjson import DocumentError
 from release.channel.tuf import metadata as tm
+from release.channel.tuf import rawrole
 from release.channel.tuf.metadata import Expiry, serialize
 from release.config import ChannelConfig, Identity
 from release.errors import ChannelError, ConfigError, VerificationError
@@ -55,6 +57,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 Raw = dict[str, Any]
 Apply = Callable[[Raw | None, int], Raw]
+Role = Metadata[Targets] | rawrole.RawTargets
+"""A role a publication writes: python-tuf's, or as plain data (:mod:`rawrole`)."""
 INDEX_STUB_BYTES = sj.dumps(tm.INDEX_STUB)
 
 
@@ -451,12 +455,18 @@ class TufStore:
             if role is None:
                 raise ChannelError(f"the store has no channel {channel.name!r} to refresh")
             horizon = now + expiry.channel / 2
-            changed: dict[str, Metadata[Targets]] = {}
+            changed: dict[str, Role] = {}
             names = [channel.name, *sorted(role.signed.delegations.roles or {})]  # type: ignore[union-attr]
             keyid = signer.public_key.keyid
             delegated = role.signed.delegations.roles or {}  # type: ignore[union-attr]
             per_line = any(keyid not in d.keyids for d in delegated.values())
-            rekeyed = {} if per_line else self._rekeyed_lines(state, role, signer, now, expiry)
+            rekeyed = (
+                {}
+                if per_line
+                else self._rekeyed_lines(
+                    state, ((n, d.keyids) for n, d in delegated.items()), signer, now, expiry
+                )
+            )
             for name in names[1:]:
                 md = self.role(state, name)
                 if per_line and keyid not in delegated[name].keyids:
@@ -562,7 +572,10 @@ class TufStore:
         now, signer, identity, expiry, per_line = how
         state = self._state_or_fail()
         self._check_publisher(state, channel.name, signer)
-        current = self.channel_document(state, channel.name)
+        # The two roles every publication rewrites are handled as plain data (rawrole):
+        # their cost grows with the channel's history, python-tuf objects' cost with it.
+        prev_crole = self._raw_role(state, channel.name)
+        current = self._raw_channel_document(prev_crole, channel.name) if prev_crole else None
         doc = current[1] if current else None
         if doc is not None and (doc["kind"], doc["tag_format"]) != (
             channel.kind,
@@ -608,35 +621,69 @@ class TufStore:
             ),
         )
         lrole_name = tm.line_role(channel.name, line)
-        prev_lrole_version = state.version_of(lrole_name)
-        line_targets = [tm.target_file(lrel, ldata)]
+        line_targets = [(lrel, len(ldata), lpin.sha256)]
         for r in line_raw["releases"]:
-            line_targets += [tm.target_ref(*ref) for ref in _raw_files(r)]
-        lrole = tm.build_line_role(
-            version=prev_lrole_version + 1,
-            now=now,
-            expiry=expiry,
-            targets=line_targets,
+            line_targets += _raw_files(r)
+        lrole = rawrole.line_role(
+            version=state.version_of(lrole_name) + 1, now=now, expiry=expiry, targets=line_targets
         )
-        prev_crole = self.role(state, channel.name)
         if sample_tag is None:
             raise ChannelError(f"line {line} of {channel.name} has no release to delegate")
-        crole = tm.build_channel_role(
-            version=(prev_crole.signed.version if prev_crole else 0) + 1,
+        crole = rawrole.channel_role(
+            version=(prev_crole.version if prev_crole else 0) + 1,
             now=now,
             expiry=expiry,
-            document=tm.target_file(crel, cdata),
-            previous=prev_crole.signed if prev_crole else None,
+            document=(crel, (len(cdata), hashlib.sha256(cdata).hexdigest())),
+            previous=prev_crole,
             key=signer.public_key,
             line=(lrole_name, sample_tag),
             per_line_keys=per_line,
         )
-        changed = {} if per_line else self._rekeyed_lines(state, prev_crole, signer, now, expiry)
+        changed: dict[str, Role] = {}
+        if not per_line and prev_crole is not None:
+            delegated = prev_crole.signed["delegations"]["roles"]
+            changed.update(
+                self._rekeyed_lines(
+                    state, ((r["name"], r["keyids"]) for r in delegated), signer, now, expiry
+                )
+            )
         changed.update({lrole_name: lrole, channel.name: crole})
         result = self._commit(state, changed, signer, now, expiry, attempt)
         return (
             None if result is None else replace(result, channel_document=crel, line_document=lrel)
         )
+
+    def _raw_role(self, state: StoreState, name: str) -> rawrole.RawTargets | None:
+        """The version of channel role ``name`` the snapshot lists, as plain data."""
+        version = state.version_of(name)
+        if version == 0:
+            return None
+        key = tm.metadata_key(name, version)
+        data = self._read(key)
+        if data is None:
+            raise ChannelError(
+                f"{key} is missing from the channel store {self.backend.description}",
+                hint="the store is incomplete: restore it from a copy (or the pages branch)",
+            )
+        return rawrole.parse_channel_role(data, key)
+
+    def _raw_channel_document(
+        self, role: rawrole.RawTargets, channel: str
+    ) -> tuple[str, Raw] | None:
+        found = rawrole.channel_document_of(role, channel)
+        if found is None:
+            raise ChannelError(f"role {channel} lists no channel document")
+        path, (length, sha256) = found
+        data = self._read(path)
+        if data is None:
+            raise ChannelError(f"{path} is missing from the channel store")
+        if len(data) != length or hashlib.sha256(data).hexdigest() != sha256:
+            raise VerificationError(
+                f"{path} is not the file its role lists: expected {length} bytes with "
+                f"sha256 {sha256}"
+            )
+        # Our own published bytes, checked against the role's hash: plain JSON suffices.
+        return path, json.loads(data)
 
     def adopt_channel(
         self,
@@ -665,7 +712,7 @@ class TufStore:
                 )  # fmt: skip
             path, data = channel_doc
             doc = sj.loads(data, what=path)
-            changed: dict[str, Metadata[Targets]] = {}
+            changed: dict[str, Role] = {}
             written: dict[str, int] = {}
             crole: Metadata[Targets] | None = None
             for entry in doc["lines"]:
@@ -710,18 +757,18 @@ class TufStore:
     def _rekeyed_lines(
         self,
         state: StoreState,
-        channel_role: Metadata[Targets] | None,
+        delegated: Iterable[tuple[str, list[str]]],
         signer: Signer,
         now: datetime,
         expiry: Expiry,
     ) -> dict[str, Metadata[Targets]]:
-        """Line roles the previous channel role delegated to another key (the channel's
-        key was rotated): re-signed copies, so the new delegation covers them."""
+        """Line roles the previous channel role delegated (``delegated``: name and key
+        ids) to another key (the channel's key was rotated): re-signed copies, so the
+        new delegation covers them."""
         out: dict[str, Metadata[Targets]] = {}
-        delegations = channel_role.signed.delegations if channel_role else None
         keyid = signer.public_key.keyid
-        for name, delegated in ((delegations.roles or {}) if delegations else {}).items():
-            if delegated.keyids == [keyid]:
+        for name, keyids in delegated:
+            if keyids == [keyid]:
                 continue
             md = self.role(state, name)
             if md is not None:
@@ -731,7 +778,7 @@ class TufStore:
     def _commit(
         self,
         state: StoreState,
-        changed: dict[str, Metadata[Targets]],
+        changed: dict[str, Role],
         signer: Signer,
         now: datetime,
         expiry: Expiry,
@@ -752,7 +799,7 @@ class TufStore:
             }
         meta["targets"] = state.targets.signed.version
         for name, md in changed.items():
-            if presigned and md.signatures:
+            if presigned and isinstance(md, Metadata) and md.signatures:
                 meta[name] = md.signed.version
                 continue
             meta[name] = self._write_metadata(name, md, signer)
@@ -774,23 +821,33 @@ class TufStore:
         self._write_index_stub()
         return PublishResult(ts.signed.version, sv, None, None, True, attempt, tuple(changed))
 
-    def _write_metadata(self, role: str, md: Metadata[Any], signer: Signer) -> int:
-        """Sign and create the first free version ``>= md.signed.version`` of ``role``."""
-        version: int = md.signed.version
+    def _write_metadata(
+        self, role: str, md: Metadata[Any] | rawrole.RawTargets, signer: Signer
+    ) -> int:
+        """Sign and create the first free version ``>= md``'s version of ``role``."""
+        start: int = md.version if isinstance(md, rawrole.RawTargets) else md.signed.version
+        version = start
         for _ in range(self.max_attempts * 10):
-            md.signed.version = version
+            if isinstance(md, rawrole.RawTargets):
+                md.version = version
+            else:
+                md.signed.version = version
             key = tm.metadata_key(role, version)
             if self.backend.read(key) is not None:
                 version += 1  # an orphan of a crashed or losing publisher
                 continue
-            data = tm.signed_file(md, signer)
+            data = (
+                rawrole.signed_file(md, signer)
+                if isinstance(md, rawrole.RawTargets)
+                else tm.signed_file(md, signer)
+            )
             try:
                 self.backend.put_if_absent(key, data)
             except ObjectExists:
                 version += 1
                 continue
             return version
-        raise ChannelError(f"no free version of role {role} after {md.signed.version}")
+        raise ChannelError(f"no free version of role {role} after {start}")
 
     def _write_document(
         self, start: int, render: Callable[[int], tuple[str, Raw]]
