@@ -504,7 +504,7 @@ class Run:
         parent = fetch_pages(self.git.root, seed, self.channel.pages_branch)
         out = self.opts.out
         if parent:
-            from release.channel.tuf.repo import timestamp_version
+            from release.channel.tuf.reader import timestamp_version
 
             theirs = timestamp_version(seed)
             ours = timestamp_version(out)
@@ -535,7 +535,8 @@ class Run:
         from release.channel.store import ChannelStore
         from release.channel.tuf import keys
         from release.channel.tuf import trust as tuf_trust
-        from release.channel.tuf.repo import TufStore, render_views
+        from release.channel.tuf.reader import render_views
+        from release.channel.tuf.repo import TufStore
         from release.trust_config import channels_dir_of, load_trust
 
         tag = self.plan.tag

@@ -715,9 +715,9 @@ def store_problems(root: Path, *, need: int = 0) -> list[str]:
         try:
             if schema_2:
                 from release.channel.backends.directory import DirectoryBackend
-                from release.channel.tuf.repo import TufStore, all_documents
+                from release.channel.tuf.reader import StoreReader, all_documents
 
-                tuf_store = TufStore(DirectoryBackend(root))
+                tuf_store = StoreReader(DirectoryBackend(root))
                 if tuf_store.read_state() is not None:
                     all_documents(tuf_store)
             elif index_bytes is not None:

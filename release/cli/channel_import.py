@@ -260,7 +260,7 @@ def _setup_trust(
 
 def _views(store: Any, root: Path, signer: Any, channel: Any, now: datetime) -> None:
     from release.channel.signing import SigstoreDocumentSigner
-    from release.channel.tuf.repo import render_views
+    from release.channel.tuf.reader import render_views
 
     render_views(
         store,

@@ -78,7 +78,7 @@ def _identity(channel: ChannelConfig, dev: bool, line: str | None) -> Identity:
 def _views(store: TufStore, root: Path, signer: Any, channel: ChannelConfig) -> None:
     from release.channel import target
     from release.channel.signing import SigstoreDocumentSigner
-    from release.channel.tuf.repo import render_views
+    from release.channel.tuf.reader import render_views
 
     render_views(
         store,

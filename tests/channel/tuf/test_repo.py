@@ -11,7 +11,8 @@ from tuf.api.metadata import Metadata
 from release.channel import model
 from release.channel.backends import SwapConflict
 from release.channel.tuf import metadata as tm
-from release.channel.tuf.repo import TufStore, all_documents
+from release.channel.tuf.reader import all_documents
+from release.channel.tuf.repo import TufStore
 from release.errors import ChannelError, VerificationError
 from tests.helpers.tufrepo import Ed25519Store
 
