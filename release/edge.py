@@ -16,6 +16,7 @@ from release.pipeline import (
     RunResult,
     check_common,
     check_signing,
+    check_trust,
     raise_problems,
     run_release,
     usage_problem,
@@ -54,6 +55,7 @@ def plan_edge(git: Git, config: ProjectConfig, opts: RunOptions) -> ReleasePlan:
         problems.append(usage_problem(exc))
     tag = channel.tag_format.format(version) if version else None
     signing = check_signing(channel, opts, problems, warnings)
+    problems += check_trust(config, channel, signing, str(version.line) if version else None)
     sign_mode, signer = signing.mode, signing.signer
     check_common(git, config, opts, problems, warnings, tag=tag, sign_mode=sign_mode)
     raise_problems(problems)

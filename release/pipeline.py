@@ -203,6 +203,23 @@ def check_signing(
     return Signing(mode, signer)
 
 
+def check_trust(
+    config: ProjectConfig, channel: ChannelConfig, signing: Signing, line: str | None
+) -> list[str]:
+    """With real signing: the repository's root of trust lets this release's identity
+    publish on ``channel`` (line ``line`` for a signer with ``{line}``). Checked here so
+    a refusal comes before anything is tagged or written, not at the publish step."""
+    if signing.mode in (None, "none", "dev") or signing.signer is None or line is None:
+        return []
+    from release.channel.tuf.trust import publish_problems
+    from release.trust_config import channels_dir_of
+
+    identity = signing.signer
+    if "{line}" in identity.identity:
+        identity = identity.for_line(line)
+    return publish_problems(channels_dir_of(config), channel.name, identity, line)
+
+
 def out_problems(git: Git, out: Path, *, configured: Path | None = None) -> list[str]:
     """Problems with the output directory ``out``: not a directory, not writable, the
     working tree itself or inside it (unless it is the configured ``out`` or ignored by

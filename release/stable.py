@@ -46,6 +46,7 @@ from release.pipeline import (
     Signing,
     check_common,
     check_signing,
+    check_trust,
     github_slug,
     load_journal,
     raise_problems,
@@ -206,6 +207,7 @@ def plan_cut(
     version = StableVersion(new_line.major, new_line.minor, 0) if new_line else None
     tag = channel.tag_format.format(version) if version else None
     signing = check_signing(channel, opts, problems, warnings)
+    problems += check_trust(config, channel, signing, str(version.line) if version else None)
     check_common(git, config, opts, problems, warnings, tag=tag, sign_mode=signing.mode)
     raise_problems(problems)
     if edge is None or version is None or tag is None or branch is None or not signing.mode:
@@ -385,6 +387,7 @@ def _plan_line_release(
         _validate_picks(git, main_ref, specs, problems)  # still report bad picks
     tag = channel.tag_format.format(version) if version else None
     signing = check_signing(channel, opts, problems, warnings)
+    problems += check_trust(config, channel, signing, str(version.line) if version else None)
     if base and latest and specs and not chosen and not problems:
         skipped = "; ".join(w.removeprefix("skipping ") for w in warnings if "already on" in w)
         problems.append(

@@ -182,8 +182,13 @@ class Git:
     def has_remote(self, remote: str = "origin") -> bool:
         return self.remote_url(remote) is not None
 
-    def branches(self, pattern: str = "refs/heads") -> dict[str, str]:
-        out = self.out("for-each-ref", "--format=%(refname:short) %(objectname)", pattern)
+    def branches(self, *patterns: str) -> dict[str, str]:
+        """Branch name -> commit under ``patterns`` (default ``refs/heads``), one call."""
+        out = self.out(
+            "for-each-ref",
+            "--format=%(refname:short) %(objectname)",
+            *(patterns or ("refs/heads",)),
+        )
         return dict(line.split(" ", 1) for line in out.splitlines() if line)
 
     # -- tags -------------------------------------------------------------------

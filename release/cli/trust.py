@@ -34,12 +34,35 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     signing.add_argument("--trust-config", type=Path, help="Sigstore ClientTrustConfig JSON")
     signing.add_argument("--identity-token", help="OIDC token (else ambient credentials)")
     signing.add_argument("--store", type=Path, help="with --sign dev: the channel store")
+    lines = argparse.ArgumentParser(add_help=False)
+    lines.add_argument(
+        "--line",
+        action="append",
+        default=[],
+        metavar="X.Y",
+        help="authorise line X.Y of channels whose signer has {line} (before it is cut)",
+    )
+    lines.add_argument(
+        "--retire-line",
+        action="append",
+        default=[],
+        metavar="X.Y",
+        help="remove an end-of-life line's identity (its releases stay readable)",
+    )
+    lines.add_argument(
+        "--channel",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="--line / --retire-line apply to this channel only (repeatable)",
+    )
     for name, text in (
         ("init", "root v1 and targets v1 from channels/trust.toml and channels/*.toml"),
         ("rotate", "the next root (and targets) after trust.toml or the channels changed"),
         ("sign", "add your signature to the newest root and targets"),
     ):
-        cmd = trust_sub.add_parser(name, parents=[signing], help=text)
+        parents = [signing] if name == "sign" else [signing, lines]
+        cmd = trust_sub.add_parser(name, parents=parents, help=text)
         cmd.set_defaults(handler=cmd_trust)
     show = trust_sub.add_parser("show", help="the root chain and who holds each role")
     show.add_argument("--store", type=Path, help="show a store's roots instead")
@@ -75,6 +98,7 @@ def _dev(args: argparse.Namespace, out: Output, config: Any, trust_cfg: Any) -> 
     from release.adapters.devsigstore import DEV_ISSUER
     from release.channel.backends.directory import DirectoryBackend
     from release.channel.tuf import keys
+    from release.channel.tuf import lines as lp
     from release.channel.tuf import trust as tt
     from release.channel.tuf.repo import TufStore
     from release.config import Identity
@@ -87,7 +111,15 @@ def _dev(args: argparse.Namespace, out: Output, config: Any, trust_cfg: Any) -> 
     if args.trust_command == "init" and store.root() is not None:
         raise UsageError(f"{root} already has a root", hint="use `release trust rotate`")
     channels = [c for c in config.channels.values() if c.dev_signer is not None]
+    if args.retire_line:
+        raise UsageError(
+            "--retire-line is for real roots",
+            hint="a dev root names every line its store published; remove the dev store instead",
+        )
     lines = store.lines_of({c.name for c in channels})
+    added = lp.parse_lines(args.line, "--line")
+    for ch in _scoped(config, args, lp.per_line(channels, dev=True), added):
+        lines.setdefault(ch.name, set()).update(added)
     holders = trust_cfg.holders(True).identities
     now = datetime.now(UTC).replace(microsecond=0)
     setup = _setup(args)
@@ -127,22 +159,30 @@ def _real(
     if args.trust_command != "init" and not roots:
         raise UsageError("no root yet", hint="run `release trust init` first")
     now = datetime.now(UTC).replace(microsecond=0)
+    channels = [c for c in config.channels.values() if c.signer is not None]
+    targets_bytes = tt.repo_targets(channels_dir)
+    old_targets: Metadata[Targets] | None = (
+        Metadata[Targets].from_bytes(targets_bytes) if targets_bytes else None
+    )
+    prev_targets = old_targets.signed if old_targets else None
+    plans = (
+        _line_plans(args, config, channels, prev_targets, now.date())
+        if args.trust_command != "sign"
+        else {}
+    )
     setup = _setup(args)
     with keys.open_signer(setup, None) as signer:
         me = signer.identity
         trust = signer.trust
         want = tt.desired(
-            [c for c in config.channels.values() if c.signer is not None],
+            channels,
             trust_cfg,
             dev=False,
             trust=trust,
+            lines={name: plan.lines for name, plan in plans.items()},
+            retired={name: plan.retired for name, plan in plans.items()},
         )
         prev = tt.parse_root(roots[-1], "root").signed if roots else None
-        targets_bytes = tt.repo_targets(channels_dir)
-        old_targets: Metadata[Targets] | None = (
-            Metadata[Targets].from_bytes(targets_bytes) if targets_bytes else None
-        )
-        prev_targets = old_targets.signed if old_targets else None
         root_md: Metadata[Root] | None
         targets_md: Metadata[Targets] | None
         if args.trust_command == "sign":
@@ -162,7 +202,11 @@ def _real(
                 else None
             )
             if root_md is None and targets_md is None:
-                out.result("trust.toml and the channels match the newest root: nothing to do", {})
+                out.result(
+                    "trust.toml and the channels match the newest root: nothing to do"
+                    + "".join(f"\n{t}" for t in _describe_lines(plans)),
+                    {"lines": _lines_data(plans)},
+                )
                 return 0
         holders = {k.keyid for k in want.root_keys}
         if prev is not None:
@@ -185,8 +229,89 @@ def _real(
     text = f"wrote {', '.join(str(p) for p in written)}"
     if missing:
         text += f"; still needed: {missing} (other maintainers: `release trust sign`)"
-    out.result(text, {"written": [str(p) for p in written], "missing": missing})
+    text += "".join(f"\n{t}" for t in _describe_lines(plans))
+    out.result(
+        text,
+        {"written": [str(p) for p in written], "missing": missing, "lines": _lines_data(plans)},
+    )
     return 0
+
+
+def _scoped(
+    config: Any, args: argparse.Namespace, per_line: list[Any], wanted: list[str]
+) -> list[Any]:
+    """The ``{line}`` channels ``--line``/``--retire-line`` apply to (``--channel``)."""
+    chosen = per_line
+    if args.channel:
+        names = {config.channel(n).name for n in args.channel}  # unknown names: ConfigError
+        chosen = [c for c in per_line if c.name in names]
+        plain = sorted(names - {c.name for c in chosen})
+        if plain:
+            raise UsageError(
+                f"channel {', '.join(plain)} has no signer templated with {{line}}",
+                hint="--line and --retire-line concern per-line identities only",
+            )
+    if wanted and not chosen:
+        raise UsageError(
+            "--line and --retire-line need a channel whose signer has {line}",
+            hint="none of channels/*.toml has one; lines of other channels need no identity",
+        )
+    return chosen
+
+
+def _line_plans(
+    args: argparse.Namespace, config: Any, channels: list[Any], prev_targets: Any, today: Any
+) -> dict[str, Any]:
+    """The lines of every ``{line}`` channel (see :mod:`release.channel.tuf.lines`)."""
+    from release.adapters.git import Git
+    from release.channel.tuf import lines as lp
+    from release.channel.tuf import trust as tt
+
+    per_line = lp.per_line(channels)
+    add = lp.parse_lines(args.line, "--line")
+    retire = lp.parse_lines(args.retire_line, "--retire-line")
+    scoped = _scoped(config, args, per_line, add + retire)
+    if not per_line:
+        return {}
+    facts = lp.repo_line_facts(Git(config.root), config, per_line, today)
+    previous = {c.name: tt.authorised_lines(prev_targets, c.name) for c in per_line}
+    plans = lp.plan_lines(scoped, previous, facts, add=add, retire=retire)
+    rest = [c for c in per_line if c.name not in plans]
+    plans.update(lp.plan_lines(rest, previous, facts))
+    return plans
+
+
+def _describe_lines(plans: dict[str, Any]) -> list[str]:
+    from release.channel.tuf.trust import sort_lines
+
+    out = []
+    for name in sorted(plans):
+        plan = plans[name]
+        shown = [ln + (" (new)" if ln in plan.added else "") for ln in sort_lines(plan.lines)]
+        text = f"channel {name}: line identities {', '.join(shown) or 'none'}"
+        if plan.retired:
+            gone = [
+                ln + (" (now)" if ln in plan.dropped else "") for ln in sort_lines(plan.retired)
+            ]
+            text += f"; retired {', '.join(gone)}"
+        if not plan.lines:
+            text += " (nobody can publish on it: authorise a line with --line X.Y)"
+        out.append(text)
+    return out
+
+
+def _lines_data(plans: dict[str, Any]) -> dict[str, Any]:
+    from release.channel.tuf.trust import sort_lines
+
+    return {
+        name: {
+            "lines": sort_lines(p.lines),
+            "retired": sort_lines(p.retired),
+            "added": sort_lines(p.added),
+            "retired_now": sort_lines(p.dropped),
+        }
+        for name, p in sorted(plans.items())
+    }
 
 
 def _missing(channels_dir: Path) -> str:
@@ -210,14 +335,18 @@ def cmd_show(args: argparse.Namespace, out: Output) -> int:
     from release.config import load_config
     from release.trust_config import channels_dir_of
 
+    def newest(folder: Path, role: str) -> list[Path]:
+        found = [p for p in folder.glob(f"*.{role}.json") if p.name.split(".")[0].isdigit()]
+        return sorted(found, key=lambda p: int(p.name.split(".")[0]))
+
     if args.store is not None:
-        roots = sorted(
-            (Path(args.store) / "metadata").glob("*.root.json"),
-            key=lambda p: int(p.name.split(".")[0]),
-        )
-        chain = [p.read_bytes() for p in roots]
+        chain = [p.read_bytes() for p in newest(Path(args.store) / "metadata", "root")]
+        found = newest(Path(args.store) / "metadata", "targets")
+        targets = found[-1].read_bytes() if found else None
     else:
-        chain = tt.repo_roots(channels_dir_of(load_config(args.repo)))
+        channels_dir = channels_dir_of(load_config(args.repo))
+        chain = tt.repo_roots(channels_dir)
+        targets = tt.repo_targets(channels_dir)
     if not chain:
         raise UsageError("no root yet", hint="run `release trust init`")
     rows: list[dict[str, Any]] = []
@@ -242,5 +371,45 @@ def cmd_show(args: argparse.Namespace, out: Output) -> int:
         f"{', '.join(r['roles']['root'])}; publishers {', '.join(r['roles']['timestamp'])}"
         for r in rows
     ]
-    out.result("\n".join(lines), {"roots": rows})
+    shown = _targets_rows(targets) if targets is not None else None
+    if shown is not None:
+        lines.append(f"targets v{shown['version']} (expires {shown['expires']}):")
+        for name, ch in shown["channels"].items():
+            if ch["lines"] is None:
+                lines.append(f"  {name}: {', '.join(ch['keys']) or 'no key'}")
+                continue
+            bound = [f"{ln} {ident}" for ln, ident in ch["lines"].items()]
+            lines.append(f"  {name} (one identity per line): {'; '.join(bound) or 'no line'}")
+            if ch["retired_lines"]:
+                lines.append(f"    retired: {', '.join(ch['retired_lines'])}")
+    out.result("\n".join(lines), {"roots": rows, "targets": shown})
     return 0
+
+
+def _targets_rows(data: bytes) -> dict[str, Any]:
+    """Who may sign each channel: its keys, and a ``{line}`` channel's line identities."""
+    from tuf.api._payload import Targets
+    from tuf.api.metadata import Metadata
+
+    from release.channel.tuf import trust as tt
+
+    signed = Metadata[Targets].from_bytes(data).signed
+    delegations = signed.delegations
+    roles = (delegations.roles or {}) if delegations is not None else {}
+    channels: dict[str, Any] = {}
+    for name, role in sorted(roles.items()):
+        assert delegations is not None
+        keys = [
+            str(delegations.keys[k].keyval.get("identity", k[:16]))
+            for k in role.keyids
+            if k in delegations.keys
+        ]
+        binding = tt.binding_of(signed, name)
+        lines = binding.get("lines") if binding else None
+        gone = binding.get("retired-lines") if binding else None
+        channels[name] = {
+            "keys": keys,
+            "lines": {ln: lines[ln] for ln in tt.sort_lines(lines)} if lines is not None else None,
+            "retired_lines": dict(gone) if gone else {},
+        }
+    return {"version": signed.version, "expires": signed.expires.isoformat(), "channels": channels}

@@ -269,11 +269,11 @@ class StoreReader:
                 hint="add it with `release trust rotate` (the maintainers sign targets)",
             )
         if keyid not in roles[channel].keyids:
-            raise VerificationError(
-                f"the signing identity is not a key of role {channel}: refusing to sign "
-                f"{channel} metadata",
-                hint="one channel's signer cannot publish on another channel",
-            )
+            from release.channel.tuf.trust import unauthorised
+
+            identity = str(signer.public_key.keyval.get("identity", keyid[:16]))
+            message, hint = unauthorised(state.targets.signed, channel, identity)
+            raise VerificationError(message, hint=hint)
         for role in ("snapshot", "timestamp"):
             if keyid not in state.root.signed.roles[role].keyids:
                 raise VerificationError(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,37 @@ REPO_ROOT = "root.json"
 REPO_DIR = "tuf"
 
 
+LINES_FIELD = "x-release-channels"
+"""Unrecognized field of a channel's delegation in the top-level targets (signed by the
+maintainers) binding each line of a ``{line}`` channel to its identity::
+
+    {"signer": {"identity": "...@refs/heads/release/{line}", "issuer": "..."},
+     "lines": {"2.15": "...@refs/heads/release/2.15"},
+     "retired-lines": {"2.12": "...@refs/heads/release/2.12"}}
+
+Any line identity may sign the channel role (every line's publication changes the
+channel document), so the channel role alone cannot say which key signs which line
+role: the client checks each line role's delegation against this binding
+(``release.channel.tuf.views``). Retired lines keep their identity here so what they
+published stays readable, but that identity is no key of any role any more."""
+
+
+@dataclass(frozen=True)
+class LineBinding:
+    """The line identities of one ``{line}`` channel: authorised and retired lines."""
+
+    template: Identity
+    lines: tuple[str, ...]
+    retired: tuple[str, ...] = ()
+
+    def to_field(self) -> dict[str, Any]:
+        return {
+            "signer": {"identity": self.template.identity, "issuer": self.template.issuer},
+            "lines": {ln: self.template.for_line(ln).identity for ln in self.lines},
+            "retired-lines": {ln: self.template.for_line(ln).identity for ln in self.retired},
+        }
+
+
 @dataclass(frozen=True)
 class Desired:
     """What root and top-level targets must say, from the repository's declarations."""
@@ -55,6 +86,7 @@ class Desired:
     channels: tuple[ChannelDelegation, ...]
     trust: SigstoreTrust
     expiry: Expiry
+    bindings: Mapping[str, LineBinding] = field(default_factory=dict)
 
 
 def channel_identities(
@@ -65,7 +97,12 @@ def channel_identities(
     ident = channel.expected_signer(dev)
     if "{line}" not in ident.identity:
         return [ident]
-    return [ident.for_line(line) for line in sorted(set(lines))]
+    return [ident.for_line(line) for line in sort_lines(lines)]
+
+
+def sort_lines(lines: Iterable[str]) -> list[str]:
+    """``X.Y`` lines, oldest first, by number (2.9 before 2.10)."""
+    return sorted(set(lines), key=lambda ln: tuple(int(p) for p in ln.split(".")))
 
 
 def desired(
@@ -75,17 +112,25 @@ def desired(
     dev: bool,
     trust: SigstoreTrust,
     lines: Mapping[str, Iterable[str]] | None = None,
+    retired: Mapping[str, Iterable[str]] | None = None,
 ) -> Desired:
-    """What root and targets must say. ``lines``: the lines of each channel whose signer
-    has ``{line}`` (each line identity is a key). Raises :class:`ConfigError`."""
+    """What root and targets must say. ``lines``: the authorised lines of each channel
+    whose signer has ``{line}`` (each line identity is a key); ``retired``: its retired
+    lines (bound to their identity for readers, no key any more).
+    Raises :class:`ConfigError`."""
     holders = trust_cfg.holders(dev)
     publishers: dict[str, Key] = {}
     delegations = []
+    bindings: dict[str, LineBinding] = {}
     for ch in sorted(channels, key=lambda c: c.name):
-        ch_keys = tuple(
-            SigstoreOidcKey.from_identity(i)
-            for i in channel_identities(ch, dev, (lines or {}).get(ch.name, ()))
-        )
+        mine = (lines or {}).get(ch.name, ())
+        ch_keys = tuple(SigstoreOidcKey.from_identity(i) for i in channel_identities(ch, dev, mine))
+        template = ch.expected_signer(dev)
+        if "{line}" in template.identity:
+            gone = set((retired or {}).get(ch.name, ())) - set(mine)
+            bindings[ch.name] = LineBinding(
+                template, tuple(sort_lines(mine)), tuple(sort_lines(gone))
+            )
         for key in ch_keys:
             publishers[key.keyid] = key
         delegations.append(ChannelDelegation(ch.name, ch.tag_format.template, ch_keys))
@@ -96,6 +141,26 @@ def desired(
         channels=tuple(delegations),
         trust=trust,
         expiry=trust_cfg.expiry,
+        bindings=bindings,
+    )
+
+
+def binding_of(targets: Targets | None, channel: str) -> dict[str, Any] | None:
+    """The line binding (:data:`LINES_FIELD`) of ``channel`` in ``targets``, or None."""
+    roles = targets.delegations.roles if targets and targets.delegations else None
+    role = (roles or {}).get(channel)
+    value = role.unrecognized_fields.get(LINES_FIELD) if role is not None else None
+    return value if isinstance(value, dict) else None
+
+
+def authorised_lines(targets: Targets | None, channel: str) -> tuple[set[str], set[str]]:
+    """(authorised, retired) lines of a ``{line}`` channel in ``targets`` (empty sets
+    when it binds none)."""
+    binding = binding_of(targets, channel) or {}
+    lines, gone = binding.get("lines"), binding.get("retired-lines")
+    return (
+        set(lines) if isinstance(lines, dict) else set(),
+        set(gone) if isinstance(gone, dict) else set(),
     )
 
 
@@ -128,6 +193,9 @@ def targets_matches(targets: Targets, want: Desired) -> bool:
             ch.name, ch.tag_format
         ):
             return False
+        binding = want.bindings.get(ch.name)
+        if role.unrecognized_fields.get(LINES_FIELD) != (binding.to_field() if binding else None):
+            return False
     return True
 
 
@@ -144,12 +212,17 @@ def next_root(prev: Root | None, want: Desired, now: datetime) -> Metadata[Root]
 
 
 def next_targets(prev: Targets | None, want: Desired, now: datetime) -> Metadata[Targets]:
-    return tm.build_targets(
+    md = tm.build_targets(
         version=(prev.version if prev else 0) + 1,
         now=now,
         expiry=want.expiry,
         channels=want.channels,
     )
+    roles = md.signed.delegations.roles if md.signed.delegations else None
+    for name, binding in want.bindings.items():
+        if roles is not None and name in roles:
+            roles[name].unrecognized_fields[LINES_FIELD] = binding.to_field()
+    return md
 
 
 def parse_root(data: bytes, where: str) -> Metadata[Root]:
@@ -375,3 +448,90 @@ def dev_maintainers(trust_config: Path) -> Iterator[MaintainerSigners]:
             yield signers
 
     yield open_them
+
+
+# --- who may publish: the publisher's and the preflight's refusals ---------------------
+
+
+def _line_in(template: str, identity: str) -> str | None:
+    """The line ``identity`` fills into ``template`` (``…/release/{line}``), or None."""
+    head, sep, tail = template.partition("{line}")
+    if not sep or not identity.startswith(head) or not identity.endswith(tail):
+        return None
+    line = identity[len(head) : len(identity) - len(tail)]
+    return line if line and all(p.isdigit() for p in line.split(".")) else None
+
+
+def unauthorised(
+    targets: Targets, channel: str, identity: str, line: str | None = None
+) -> tuple[str, str]:
+    """(message, hint) refusing ``identity`` on ``channel`` in ``targets``: for a
+    ``{line}`` channel it names the line, the identity, the targets version and the fix."""
+    binding = binding_of(targets, channel)
+    version = targets.version
+    if binding is None:
+        return (
+            f"{identity} is not a key of role {channel} in targets v{version}: refusing to "
+            f"sign {channel} metadata",
+            "one channel's signer cannot publish on another channel; a new signer needs "
+            "`release trust rotate` (signed by the maintainers' threshold)",
+        )
+    signer = binding.get("signer") or {}
+    template = str(signer.get("identity", ""))
+    line = line or _line_in(template, identity)
+    authorised, retired = authorised_lines(targets, channel)
+    shown = ", ".join(sort_lines(authorised)) or "none"
+    what = f"line {line}" if line else "this identity's line"
+    if line is not None and line in retired:
+        why = f"line {line} was retired in targets v{version}"
+    else:
+        why = f"targets v{version} does not authorise line {line or '?'}"
+    return (
+        f"{what} of channel {channel} cannot be published: {why} (identity {identity}; "
+        f"authorised lines: {shown})",
+        f"the maintainers authorise it with `release trust rotate --line {line or 'X.Y'}` "
+        "signed by their threshold (channels/trust.toml); commit channels/root.json and "
+        "channels/tuf/, then release again",
+    )
+
+
+def publish_problems(channels_dir: Path, channel: str, identity: Identity, line: str) -> list[str]:
+    """Why the repository's root of trust would refuse ``identity`` publishing ``line``
+    of ``channel`` (empty: it may). Reads ``channels/tuf`` and checks the root chain and
+    the targets' signatures, so a release is refused before anything is tagged."""
+    roots = repo_roots(channels_dir)
+    if not roots:
+        return [
+            f"no root of trust in {channels_dir / REPO_DIR} (run `release trust init` as a "
+            "maintainer and commit channels/root.json and channels/tuf/; or sign with --sign dev)"
+        ]
+    data = repo_targets(channels_dir)
+    if data is None:
+        return [f"no top-level targets in {channels_dir / REPO_DIR} (run `release trust rotate`)"]
+    try:
+        chain = check_chain(roots)
+        targets = Metadata[Targets].from_bytes(data)
+        check_targets(chain[-1].signed, targets)
+    except (ChannelError, VerificationError) as exc:
+        return [exc.message + (f" ({exc.hint})" if exc.hint else "")]
+    except (RepositoryError, ValueError, KeyError, TypeError) as exc:
+        return [f"the targets in {channels_dir / REPO_DIR} are not TUF metadata: {exc}"]
+    signed = targets.signed
+    roles = signed.delegations.roles if signed.delegations else None
+    if not roles or channel not in roles:
+        return [
+            f"channel {channel} is not delegated by targets v{signed.version} (the maintainers "
+            "add it with `release trust rotate` after adding channels/"
+            f"{channel}.toml)"
+        ]
+    keyid = SigstoreOidcKey.from_identity(identity).keyid
+    if keyid not in roles[channel].keyids:
+        message, hint = unauthorised(signed, channel, identity.identity, line)
+        return [f"{message} ({hint})"]
+    root = chain[-1].signed
+    if keyid not in root.roles["timestamp"].keyids:
+        return [
+            f"{identity.identity} is not a key of role timestamp in root v{root.version} "
+            "(the maintainers run `release trust rotate`)"
+        ]
+    return []

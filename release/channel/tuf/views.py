@@ -182,6 +182,7 @@ class VerifiedView:
         self.state = state
         self.cache = cache
         self.loaded: dict[str, datetime] = {}
+        self._bound: set[str] = set()  # channel roles whose line delegations were checked
         state.prepare()
         bootstrap = _bootstrap(state, anchor)
         config = UpdaterConfig(prefix_targets_with_hash=False)
@@ -319,6 +320,9 @@ class VerifiedView:
         file = _file_of(role, meta.version if meta is not None else None)
         targets: Targets = self._step(lambda: self.updater._load_targets(role, parent), file, role)
         self.loaded[role] = targets.expires
+        if parent == "targets" and role not in self._bound:
+            check_line_binding(self.load("targets", "root"), role, targets, file)
+            self._bound.add(role)
         return targets
 
     def channel_roles(self) -> list[str]:
@@ -401,6 +405,81 @@ class VerifiedView:
 
     def expires(self) -> datetime:
         return min(self.loaded.values())
+
+
+LINES_FIELD = "x-release-channels"  # release.channel.tuf.trust.LINES_FIELD (no import: light)
+
+
+def check_line_binding(top: Targets, channel: str, role: Targets, file: str) -> None:
+    """A channel whose signer has ``{line}``: every line identity may sign the channel
+    role, so the maintainers' top-level targets binds each line to its identity, and
+    the channel role may only delegate line ``L`` to ``L``'s identity, over ``L``'s
+    paths, and list nothing but its channel documents. Without this, the holder of one
+    line's identity could re-delegate another line to itself. Raises TrustError naming
+    the file and the role."""
+    delegated = (top.delegations.roles or {}).get(channel) if top.delegations else None
+    binding = delegated.unrecognized_fields.get(LINES_FIELD) if delegated else None
+    if not isinstance(binding, dict):
+        return
+    where = f"{file} (role {channel})"
+    hint = "one line's identity cannot sign for another line: refusing it"
+    for path in role.targets:
+        if not path.startswith(f"channels/{channel}/v") or "/" in path[len(channel) + 10 :]:
+            raise TrustError(
+                f"{where} lists {path}: role {channel} may list only its channel documents "
+                f"(line documents and release files belong to the line roles {channel}.X.Y)",
+                hint=hint,
+            )
+    issuer = (binding.get("signer") or {}).get("issuer")
+    bound = {**(binding.get("retired-lines") or {}), **(binding.get("lines") or {})}
+    delegations = role.delegations
+    for name, d in ((delegations.roles or {}) if delegations else {}).items():
+        line = name[len(channel) + 1 :] if name.startswith(f"{channel}.") else ""
+        expected = bound.get(line)
+        if expected is None:
+            raise TrustError(
+                f"{where} delegates {name}, but targets v{top.version} authorises no "
+                f"identity for line {line or name} of {channel}",
+                hint=hint,
+            )
+        assert delegations is not None
+        keys = [delegations.keys.get(k) for k in d.keyids]
+        got = [str(k.keyval.get("identity")) if k else "?" for k in keys]
+        key = keys[0] if len(keys) == 1 else None
+        if (
+            d.threshold != 1
+            or key is None
+            or (key.keytype, key.scheme) != ("sigstore-oidc", "Fulcio")
+            or key.keyval != {"identity": expected, "issuer": issuer}
+        ):
+            raise TrustError(
+                f"{where} delegates line role {name} to {', '.join(got) or 'no key'}; "
+                f"targets v{top.version} binds line {line} to {expected}",
+                hint=hint,
+            )
+        for pattern in d.paths or []:
+            if not _line_path(channel, line, pattern):
+                raise TrustError(
+                    f"{where} gives line role {name} the path {pattern}, outside line {line}",
+                    hint=hint,
+                )
+        if d.path_hash_prefixes:
+            raise TrustError(f"{where} delegates {name} by path hash prefixes", hint=hint)
+
+
+def _line_path(channel: str, line: str, pattern: str) -> bool:
+    """Whether ``pattern`` stays within line ``line``: its documents, or release tags
+    that spell the line then a dot (``releases/acme-2.15.*/*``)."""
+    if pattern == f"channels/{channel}/lines/{line}/*":
+        return True
+    if not (pattern.startswith("releases/") and pattern.endswith(f"{line}.*/*")):
+        return False
+    prefix = pattern[len("releases/") : -len(f"{line}.*/*")]
+    return (
+        not any(c in prefix for c in "*?[]/")
+        and not prefix[-1:].isdigit()
+        and not (prefix.endswith("."))
+    )
 
 
 def _bootstrap(state: ClientState, anchor: Anchor | None) -> bytes | None:
