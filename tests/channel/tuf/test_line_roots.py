@@ -318,24 +318,59 @@ def _forge(
 
 EVIL = b"#!/bin/sh\necho owned\n"
 ARTIFACT = "releases/acme-2.15.1/tool-2.15.1.txt"
+LINE_V2 = f"channels/{CHANNEL}/lines/2.15/v2.json"
+CHANNEL_V2 = f"channels/{CHANNEL}/v2.json"
 
 
-def _swap_artifact(store: Path) -> Callable[[Any], None]:
-    """Serve evil bytes for 2.15.1's artifact and list them in 2.15's line role."""
+def _evil_documents(store: Path) -> dict[str, Any]:
+    """What the attacker serves: evil bytes for 2.15.1's artifact, a line document v2
+    recording them, a channel document v2 pinning it; returned as TUF targets by path."""
+    import hashlib
+
+    from release.channel import strictjson as sj
+
     (store / ARTIFACT).write_bytes(EVIL)
+    line = json.loads((store / f"channels/{CHANNEL}/lines/2.15/v1.json").read_bytes())
+    line["version"] = 2
+    artifact = line["releases"][0]["artifacts"][0]
+    artifact.update(size=len(EVIL), sha256=hashlib.sha256(EVIL).hexdigest())
+    ldata = sj.dumps(line)
+    (store / LINE_V2).write_bytes(ldata)
+    doc = json.loads((store / f"channels/{CHANNEL}/v1.json").read_bytes())
+    doc["version"] = 2
+    doc["lines"][0]["document"].update(
+        path=LINE_V2, version=2, length=len(ldata), sha256=hashlib.sha256(ldata).hexdigest()
+    )
+    cdata = sj.dumps(doc)
+    (store / CHANNEL_V2).write_bytes(cdata)
+    return {
+        ARTIFACT: target_file(ARTIFACT, EVIL),
+        LINE_V2: target_file(LINE_V2, ldata),
+        CHANNEL_V2: target_file(CHANNEL_V2, cdata),
+    }
 
+
+def _list(targets: dict[str, Any], *paths: str) -> Callable[[Any], None]:
     def edit(role: Any) -> None:
-        role.targets[ARTIFACT] = target_file(ARTIFACT, EVIL)
+        for path in paths:
+            role.targets[path] = targets[path]
 
     return edit
 
 
-def _redelegate(to: Any) -> Callable[[Any], None]:
+def _only_channel_document(targets: dict[str, Any]) -> Callable[[Any], None]:
+    def edit(role: Any) -> None:
+        role.targets = {CHANNEL_V2: targets[CHANNEL_V2]}
+
+    return edit
+
+
+def _redelegate(to: Any, then: Callable[[Any], None]) -> Callable[[Any], None]:
     """The channel role (which 2.14 may sign) delegating line 2.15 to 2.14's key."""
 
     def edit(role: Any) -> None:
-        name = f"{CHANNEL}.2.15"
-        delegated = role.delegations.roles[name]
+        then(role)
+        delegated = role.delegations.roles[f"{CHANNEL}.2.15"]
         for kid in delegated.keyids:
             role.delegations.keys.pop(kid, None)
         delegated.keyids = [to.keyid]
@@ -351,70 +386,73 @@ def test_one_lines_identity_cannot_sign_another_lines_role(
     tmp_path: Path,
     with_state: bool,
 ) -> None:
+    """Each attack serves a complete, self-consistent forgery (documents, roles,
+    snapshot, timestamp): only who may sign for line 2.15 stops it."""
     sr, out = published
     state = tmp_path / "state"
     if with_state:
         c = _client(sr, out, state)
         assert c.latest(CHANNEL) == "2.15.1"
         assert c.save()
-    # 1. Re-sign 2.15's line role (evil artifact) with 2.14's key.
+
+    def attempt(served: Path) -> TrustError:
+        with pytest.raises(TrustError) as refused:
+            _client(sr, served, state).download(CHANNEL, "2.15.1", tmp_path / "dl")
+        assert not (tmp_path / "dl").exists()
+        return refused.value
+
+    # 1. Re-sign 2.15's line role with 2.14's key (the channel role left as it is).
     served = _served(out, tmp_path / "1")
-    _forge(served, mallory, line_role=_swap_artifact(served))
-    with pytest.raises(
-        TrustError,
-        match=rf"metadata/2\.{CHANNEL}\.2\.15\.json \(role {CHANNEL}\.2\.15\) is not signed",
-    ):
-        _client(sr, served, state).verify_release(CHANNEL, "2.15.1")
-    # 2. Also re-sign the channel role, re-delegating line 2.15 to 2.14's key: python-tuf
-    # accepts it (2.14 is a key of the channel role); the maintainers' binding does not.
+    forged = _evil_documents(served)
+    _forge(served, mallory, line_role=_list(forged, ARTIFACT, LINE_V2))
+    assert attempt(served).message.startswith(
+        f"metadata/2.{CHANNEL}.2.15.json (role {CHANNEL}.2.15) is not signed by the keys its "
+        "delegator trusts"
+    )
+    # 2. Also re-sign the channel role (2.14 is one of its keys), re-delegating line 2.15
+    # to 2.14's key: python-tuf accepts it; the maintainers' binding does not.
     served = _served(out, tmp_path / "2")
+    forged = _evil_documents(served)
     _forge(
         served,
         mallory,
-        line_role=_swap_artifact(served),
-        channel_role=_redelegate(mallory.public_key),
+        line_role=_list(forged, ARTIFACT, LINE_V2),
+        channel_role=_redelegate(mallory.public_key, _only_channel_document(forged)),
     )
-    with pytest.raises(TrustError) as refused:
-        _client(sr, served, state).verify_release(CHANNEL, "2.15.1")
-    assert refused.value.message == (
+    assert attempt(served).message == (
         f"metadata/2.{CHANNEL}.json (role {CHANNEL}) delegates line role {CHANNEL}.2.15 to "
         f"{line_id('2.14').identity}; targets v1 binds line 2.15 to {line_id('2.15').identity}"
     )
     # 3. Or list 2.15's files in the channel role itself (searched before its delegations).
     served = _served(out, tmp_path / "3")
-    (served / ARTIFACT).write_bytes(EVIL)
-
-    def list_evil(role: Any) -> None:
-        role.targets[ARTIFACT] = target_file(ARTIFACT, EVIL)
-
-    _forge(served, mallory, channel_role=list_evil)
-    with pytest.raises(
-        TrustError,
-        match=rf"metadata/2\.{CHANNEL}\.json \(role {CHANNEL}\) lists {ARTIFACT}: role "
-        rf"{CHANNEL} may list only its channel documents",
-    ):
-        _client(sr, served, state).verify_release(CHANNEL, "2.15.1")
-    # 4. Or delegate its own line (2.14, bound to its key) first, with paths reaching
-    # over 2.15's releases, and list the evil artifact there.
+    forged = _evil_documents(served)
+    _forge(served, mallory, channel_role=_list(forged, CHANNEL_V2, LINE_V2, ARTIFACT))
+    assert attempt(served).message.startswith(
+        f"metadata/2.{CHANNEL}.json (role {CHANNEL}) lists channels/{CHANNEL}/"
+    )
+    # 4. Or delegate its own line (2.14, bound to its key) first, with paths reaching over
+    # line 2.15, and list the forged files there.
     served = _served(out, tmp_path / "4")
-    (served / ARTIFACT).write_bytes(EVIL)
+    forged = _evil_documents(served)
     own = f"{CHANNEL}.2.14"
 
     def first_own_line(role: Any) -> None:
+        _only_channel_document(forged)(role)
         paths = [f"channels/{CHANNEL}/lines/2.14/*", "releases/acme-2.14.*/*"]
-        paths.append("releases/acme-2.15.*/*")
+        paths += [f"channels/{CHANNEL}/lines/2.15/*", "releases/acme-2.15.*/*"]
         mine = DelegatedRole(own, [mallory.public_key.keyid], 1, True, paths=paths)
         role.delegations.roles = {own: mine, **role.delegations.roles}
         role.delegations.keys[mallory.public_key.keyid] = mallory.public_key
 
     evil_line = Metadata(Targets(version=1, expires=_md(served, "1.targets.json").signed.expires))
-    evil_line.signed.targets[ARTIFACT] = target_file(ARTIFACT, EVIL)
+    evil_line.signed.targets = dict(_md(served, f"1.{CHANNEL}.2.15.json").signed.targets)
+    _list(forged, LINE_V2, ARTIFACT)(evil_line.signed)
     _forge(served, mallory, channel_role=first_own_line, new_roles={own: evil_line})
-    with pytest.raises(
-        TrustError,
-        match=rf"\(role {CHANNEL}\) gives line role {own} the path releases/acme-2\.15\.\*/\*, "
-        r"outside line 2\.14",
-    ):
-        _client(sr, served, state).verify_release(CHANNEL, "2.15.1")
-    # The store the attacker did not touch still verifies.
-    assert _client(sr, out, tmp_path / "after").latest(CHANNEL) == "2.15.1"
+    assert attempt(served).message == (
+        f"metadata/2.{CHANNEL}.json (role {CHANNEL}) gives line role {own} the path "
+        f"channels/{CHANNEL}/lines/2.15/*, outside line 2.14"
+    )
+    # The store the attacker did not touch still verifies and downloads.
+    got = _client(sr, out, tmp_path / "after").download(CHANNEL, "2.15.1", tmp_path / "ok")
+    assert [p.name for p in got] == ["tool-2.15.1.txt", "tool-2.15.1.txt.sigstore.json"]
+    assert (tmp_path / "ok" / "tool-2.15.1.txt").read_bytes() != EVIL
