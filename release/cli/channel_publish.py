@@ -245,7 +245,7 @@ def cmd_migrate(args: argparse.Namespace, out: Output) -> int:
 
 
 def _newest_line(index: Any, channel: str) -> str:
-    from release.channel.model import _parse_line
+    from release.channel.model import line_key
 
     lines: list[str] = list(index.channels[channel].lines) or ["0.0"]
-    return str(max(lines, key=_parse_line))
+    return str(max(lines, key=line_key))

@@ -239,7 +239,7 @@ def build_documents(
 
     def channel_doc(pins: dict[str, model.Pin]) -> Raw:
         doc: Raw | None = None
-        for line in sorted(lines, key=model._parse_line):
+        for line in sorted(lines, key=model.line_key):
             doc = model.update_channel_dict(
                 doc,
                 lines[line],
@@ -368,7 +368,7 @@ def import_channel(
                 line_signers[line] = stack.enter_context(
                     open_signer(identity_for(channel, dev, line))
                 )
-            signer = line_signers[max(lines, key=model._parse_line)]
+            signer = line_signers[max(lines, key=model.line_key)]
         else:
             signer = stack.enter_context(open_signer(template))
         result = store.adopt_channel(

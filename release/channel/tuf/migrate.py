@@ -114,7 +114,7 @@ def migrate(
             if per_line:
                 for line in ch.lines:
                     line_signers[line] = stack.enter_context(open_signer(template.for_line(line)))
-                signer = line_signers[max(ch.lines, key=model._parse_line)]
+                signer = line_signers[max(ch.lines, key=model.line_key)]
             else:
                 signer = stack.enter_context(open_signer(template))
             results.append(
