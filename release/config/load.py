@@ -18,7 +18,6 @@ replaces the default edge channel). ``release config`` shows each decision.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -52,6 +51,8 @@ DEFAULT_CHANNELS: Mapping[str, str] = MappingProxyType({"edge": "edge", "stable"
 
 def read_toml(path: Path, shown: str | None = None) -> dict[str, Any]:
     """Parse a TOML file. Raises :class:`ConfigError` naming the file (as ``shown``)."""
+    import tomllib  # only where a file is read: not on a consumer's read path
+
     shown = shown or str(path)
     try:
         with path.open("rb") as fh:

@@ -14,13 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-from release.channel.backends.location import (
-    S3Location,
-    check_bucket,
-    check_endpoint,
-    check_prefix,
-)
 from release.config.schema import (
     Bool,
     Day,
@@ -36,6 +31,9 @@ from release.config.schema import (
 )
 from release.errors import ConfigError, ReleaseError
 from release.versions import Line, TagFormat, parse_line
+
+if TYPE_CHECKING:
+    from release.channel.backends.location import S3Location
 
 DEFAULT_EDGE_TAG = "edge-{yy}.{m}.{n}"
 DEFAULT_STABLE_TAG = "stable-{version}"
@@ -76,10 +74,15 @@ def _channel_name_problem(text: str) -> str | None:
     return None
 
 
-def _location_problem(check: Callable[[str], str]) -> Callable[[str], str | None]:
+def _location_problem(check: str) -> Callable[[str], str | None]:
+    """``release.channel.backends.location.<check>`` as a problem finder; the module is
+    imported when a value is checked (an S3 table), not by every reader of documents."""
+
     def problem(text: str) -> str | None:
+        from release.channel.backends import location
+
         try:
-            check(text)
+            getattr(location, check)(text)
         except ConfigError as exc:
             return exc.message
         return None
@@ -87,9 +90,9 @@ def _location_problem(check: Callable[[str], str]) -> Callable[[str], str | None
     return problem
 
 
-_bucket_problem = _location_problem(check_bucket)
-_prefix_problem = _location_problem(check_prefix)
-_endpoint_problem = _location_problem(check_endpoint)
+_bucket_problem = _location_problem("check_bucket")
+_prefix_problem = _location_problem("check_prefix")
+_endpoint_problem = _location_problem("check_endpoint")
 
 
 def _target(text: str) -> bool:
@@ -181,6 +184,8 @@ class PublishSettings:
         """The S3 location of ``target = "s3"`` (else None)."""
         if self.target != "s3" or self.bucket is None:
             return None
+        from release.channel.backends.location import S3Location
+
         return S3Location(self.bucket, self.prefix, self.endpoint_url, self.region)
 
 

@@ -24,7 +24,6 @@ Pure: no I/O. Raises :class:`~release.errors.ConfigError` only.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -140,6 +139,8 @@ class Str(Type):
         if not isinstance(value, str) or (not value and not self.empty):
             raise type_error(where, self.expected, value)
         if self.choices and value not in self.choices:
+            import difflib  # error paths only
+
             close = difflib.get_close_matches(value, self.choices, n=1)
             hint = f'did you mean "{close[0]}"?' if close else None
             raise type_error(where, self.expected, value, hint)
@@ -334,6 +335,8 @@ def check_unknown(cls: type[Any], layer: Layer, extra: Sequence[str] = ()) -> No
     for key in layer.table:
         if key in known:
             continue
+        import difflib  # error paths only
+
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         guess = f'; did you mean "{close[0]}"?' if close else ""
         raise ConfigError(

@@ -24,7 +24,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import urllib.parse
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -191,6 +190,8 @@ class ClientState:
         if not self.directory.exists():
             return False
         try:
+            import shutil  # not on the fast path of every read
+
             shutil.rmtree(self.directory)
         except OSError as exc:
             raise StateError(

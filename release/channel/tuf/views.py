@@ -7,8 +7,8 @@ timestamp, snapshot, targets, delegations) and attributes every refusal to the f
 and role it concerns. :class:`RawView` is the ``--no-verify`` reader: it follows the
 same versions but checks no signature, and its answers are labelled UNVERIFIED.
 
-python-tuf's optional signers (AWS, GCP, Azure, …) are not imported: blocking them
-while tuf loads keeps ``import boto3`` (0.2 s) off every read path.
+python-tuf's optional signers (AWS, GCP, Azure, …) are not imported: the package's
+import guard (:mod:`release.channel.tuf`) keeps ``import boto3`` (0.2 s) off every path.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ BASE = "store:///"
 MAX_DELEGATIONS = 32
 META_MAX = {"root": 512 * 1024, "timestamp": 16 * 1024, "snapshot": 2 << 20}
 TARGETS_MAX = 5 << 20
-_OPTIONAL = ("boto3", "botocore", "google", "azure", "hvac", "PyKCS11", "pyspx", "tkey_signer")
 
 
 @contextlib.contextmanager
@@ -54,24 +53,52 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+_URLLIB3_FETCHER = "tuf.ngclient.urllib3_fetcher"
+
+
+def _defer_urllib3_fetcher() -> None:
+    """``import tuf.ngclient`` loads its default fetcher and with it urllib3 (about
+    40 ms); we always pass our own fetcher. Until somebody uses the default one (the
+    stock ``Updater`` without ``fetcher=``, sigstore's own TUF updater), the module is
+    a stand-in whose ``Urllib3Fetcher(...)`` imports the real one and returns its
+    instance."""
+    if _URLLIB3_FETCHER in sys.modules or "tuf.ngclient" in sys.modules:
+        return
+    import types
+
+    class Urllib3Fetcher:
+        """Stand-in for ``tuf.ngclient.Urllib3Fetcher``: calling it loads the real one."""
+
+        def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+            return real_urllib3_fetcher()(*args, **kwargs)
+
+    stand_in = types.ModuleType(_URLLIB3_FETCHER, Urllib3Fetcher.__doc__)
+    stand_in.__dict__["Urllib3Fetcher"] = Urllib3Fetcher
+    sys.modules[_URLLIB3_FETCHER] = stand_in
+
+
+def real_urllib3_fetcher() -> Any:
+    """python-tuf's ``Urllib3Fetcher`` class (imports urllib3)."""
+    import importlib
+
+    module = sys.modules.get(_URLLIB3_FETCHER)
+    if module is not None and getattr(module, "__file__", None) is None:
+        del sys.modules[_URLLIB3_FETCHER]  # the stand-in
+    return importlib.import_module(_URLLIB3_FETCHER).Urllib3Fetcher
+
+
 def import_tuf() -> None:
-    """Import python-tuf and our Sigstore key type without the optional cloud signers."""
+    """Import python-tuf (urllib3 deferred) and our Sigstore key type (without the
+    optional cloud signers: see the package's import guard), the cyclic GC paused."""
     if "tuf.ngclient" in sys.modules and "release.channel.tuf.keys" in sys.modules:
         return
-    blocked = [n for n in _OPTIONAL if n not in sys.modules]
-    for name in blocked:
-        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` fail
-    try:
-        with gc_paused():
-            import tuf.ngclient  # noqa: F401
+    _defer_urllib3_fetcher()
+    with gc_paused():
+        import tuf.ngclient  # noqa: F401
 
-            from release.channel.tuf import keys
+        from release.channel.tuf import keys
 
-            keys.register()
-    finally:
-        for name in blocked:
-            if sys.modules.get(name, 0) is None:
-                del sys.modules[name]
+        keys.register()
 
 
 @dataclass(frozen=True)

@@ -74,8 +74,10 @@ def test_sigstore_signed_store_verifies_and_a_foreign_identity_is_refused(
 
 RUNNER = (
     "import sys, release.cli as c; code = c.main(sys.argv[1:]); "
-    "print('SIGSTORE=' + str('sigstore' in sys.modules), file=sys.stderr); "
-    "raise SystemExit(code)"
+    "heavy = sorted(m for m in ('boto3', 'botocore', 'google.cloud', 'azure', 'urllib3') "
+    "if m in sys.modules); "
+    "print('SIGSTORE=' + str('sigstore' in sys.modules) + ' ' + ','.join(heavy), "
+    "file=sys.stderr); raise SystemExit(code)"
 )
 
 
@@ -94,8 +96,26 @@ def test_unchanged_metadata_is_not_verified_twice(world: TufWorld) -> None:
         assert p.stdout.startswith("edge (edge): latest 26.11.1")
         return p.stderr.strip().rsplit("SIGSTORE=", 1)[1]
 
-    assert run("--root", str(world.root_file)) == "True"  # new bytes: verified
-    assert run() == "False"  # the same bytes: the verdicts are remembered
+    # New bytes: verified through sigstore (which brings urllib3), never a cloud SDK.
+    assert run("--root", str(world.root_file)) == "True urllib3"
+    # The same bytes: the verdicts are remembered; tuf runs without urllib3.
+    assert run() == "False"
+
+
+def test_dev_read_path_imports_no_cloud_sdk(world: TufWorld, dev_sigstore: DevInstance) -> None:
+    """``--dev`` reads the store's root with our key type before tuf loads: still no
+    boto3 or botocore (securesystemslib's optional signers)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[2])}
+    p = subprocess.run(
+        [
+            sys.executable, "-c", RUNNER, "channel", "latest", "--source", str(world.root),
+            "--state-dir", str(world.fresh_state()), "--dev",
+            "--trust-config", str(dev_sigstore.trust_config),
+        ],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    assert p.stdout == "2.15.1\n"
+    assert p.stderr.strip().rsplit("SIGSTORE=", 1)[1] == "True urllib3"
 
 
 def test_dev_accepts_only_a_root_naming_this_machines_dev_instance(
