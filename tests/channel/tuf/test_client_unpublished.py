@@ -369,3 +369,18 @@ def test_dev_root_from_trust_init(tmp_path: Path, capsys: pytest.CaptureFixture[
     root = store / "metadata" / "1.root.json"
     _consumer_sees_stable_unpublished(store, ["--root", str(root)], tmp_path, capsys)
     _consumer_sees_stable_unpublished(store, ["--dev"], tmp_path / "d", capsys)
+
+
+def test_library_api_answers_unknown_or_raises(fresh: Fresh) -> None:
+    from release.channel import api
+
+    root = fresh.root_file.read_bytes()
+    source, state = str(fresh.s.root), fresh.tmp / "api-state"
+    checked = api.check("2.15.1", source=source, root=root, state_dir=state)
+    assert (checked.status, checked.verified) == ("unknown", False)
+    assert "channel stable is declared by the targets role" in checked.message
+    with pytest.raises(ChannelNotPublished, match=NOT_YET):
+        api.latest(source=source, root=root, state_dir=state)
+    assert api.latest(source=source, root=root, channel="edge", state_dir=state).version == (
+        "26.11.1"
+    )
