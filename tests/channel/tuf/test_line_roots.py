@@ -456,3 +456,39 @@ def test_one_lines_identity_cannot_sign_another_lines_role(
     got = _client(sr, out, tmp_path / "after").download(CHANNEL, "2.15.1", tmp_path / "ok")
     assert [p.name for p in got] == ["tool-2.15.1.txt", "tool-2.15.1.txt.sigstore.json"]
     assert (tmp_path / "ok" / "tool-2.15.1.txt").read_bytes() != EVIL
+
+
+def test_a_retired_lines_releases_stay_readable_and_its_identity_cannot_publish(
+    tmp_path: Path, dev_sigstore: DevInstance, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """2.14 (end of life) and 2.15 publish; the maintainers retire 2.14's identity; 2.15
+    publishes under the new root: 2.14.1 still verifies, 2.14's identity is refused."""
+    sr = _vendor(tmp_path)
+    assert _trust(sr, dev_sigstore, "init") == 0
+    _commit_trust(sr)
+    out = tmp_path / "out"
+    backport = ("backport", "2.14", "--pick", "#2", "--force-eol")
+    assert _release(sr, dev_sigstore, out, "2.14", *backport) == 0
+    assert _release(sr, dev_sigstore, out, "2.15", "point", "2.15", "--pick", "#4") == 0
+    before = _client(sr, out, tmp_path / "state")
+    assert before.verify_all() == {"channels": 1, "lines": 2, "releases": 2}
+    assert before.save()
+
+    assert _trust(sr, dev_sigstore, "rotate", "--retire-line", "2.14") == 0
+    _commit_trust(sr)
+    assert _release(sr, dev_sigstore, out, "2.15", "point", "2.15", "--pick", "#5") == 0
+    assert json.loads((out / "metadata" / "root.json").read_bytes())["signed"]["version"] == 2
+    for state in (tmp_path / "state", tmp_path / "fresh"):
+        c = _client(sr, out, state)
+        assert c.verify_all() == {"channels": 1, "lines": 2, "releases": 3}
+        assert "releases/acme-2.14.1/tool-2.14.1.txt" in c.verify_release(CHANNEL, "2.14.1")
+        assert c.latest(CHANNEL) == "2.15.2"
+    capsys.readouterr()
+    repo_before, out_before = sr.repo.snapshot(), tree_digest(out)
+    again = ("backport", "2.14", "--pick", "#3", "--force-eol")
+    assert _release(sr, dev_sigstore, out, "2.14", *again) != 0
+    err = capsys.readouterr().err
+    assert (
+        f"line 2.14 of channel {CHANNEL} cannot be published: line 2.14 was retired in targets v2"
+    ) in err
+    assert (sr.repo.snapshot(), tree_digest(out)) == (repo_before, out_before)
