@@ -55,7 +55,8 @@ def plan_edge(git: Git, config: ProjectConfig, opts: RunOptions) -> ReleasePlan:
         problems.append(usage_problem(exc))
     tag = channel.tag_format.format(version) if version else None
     signing = check_signing(channel, opts, problems, warnings)
-    problems += check_trust(config, channel, signing, str(version.line) if version else None)
+    trust_line = str(version.line) if version else None
+    problems += check_trust(config, channel, signing, trust_line, opts.out)
     sign_mode, signer = signing.mode, signing.signer
     check_common(git, config, opts, problems, warnings, tag=tag, sign_mode=sign_mode)
     raise_problems(problems)

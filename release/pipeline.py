@@ -204,10 +204,15 @@ def check_signing(
 
 
 def check_trust(
-    config: ProjectConfig, channel: ChannelConfig, signing: Signing, line: str | None
+    config: ProjectConfig,
+    channel: ChannelConfig,
+    signing: Signing,
+    line: str | None,
+    out: Path | None = None,
 ) -> list[str]:
     """With real signing: the repository's root of trust lets this release's identity
-    publish on ``channel`` (line ``line`` for a signer with ``{line}``). Checked here so
+    publish on ``channel`` (line ``line`` for a signer with ``{line}``), and the store in
+    the directory ``out`` (if it has a root) belongs to that root chain. Checked here so
     a refusal comes before anything is tagged or written, not at the publish step."""
     if signing.mode in (None, "none", "dev") or signing.signer is None or line is None:
         return []
@@ -217,7 +222,13 @@ def check_trust(
     identity = signing.signer
     if "{line}" in identity.identity:
         identity = identity.for_line(line)
-    return publish_problems(channels_dir_of(config), channel.name, identity, line)
+    store_root = None
+    if out is not None and channel.publish_target != "s3":
+        with contextlib.suppress(OSError):
+            store_root = (out / "metadata" / "root.json").read_bytes()
+    return publish_problems(
+        channels_dir_of(config), channel.name, identity, line, store_root=store_root
+    )
 
 
 def out_problems(git: Git, out: Path, *, configured: Path | None = None) -> list[str]:

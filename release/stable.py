@@ -207,7 +207,8 @@ def plan_cut(
     version = StableVersion(new_line.major, new_line.minor, 0) if new_line else None
     tag = channel.tag_format.format(version) if version else None
     signing = check_signing(channel, opts, problems, warnings)
-    problems += check_trust(config, channel, signing, str(version.line) if version else None)
+    trust_line = str(version.line) if version else None
+    problems += check_trust(config, channel, signing, trust_line, opts.out)
     check_common(git, config, opts, problems, warnings, tag=tag, sign_mode=signing.mode)
     raise_problems(problems)
     if edge is None or version is None or tag is None or branch is None or not signing.mode:
@@ -387,7 +388,8 @@ def _plan_line_release(
         _validate_picks(git, main_ref, specs, problems)  # still report bad picks
     tag = channel.tag_format.format(version) if version else None
     signing = check_signing(channel, opts, problems, warnings)
-    problems += check_trust(config, channel, signing, str(version.line) if version else None)
+    trust_line = str(version.line) if version else None
+    problems += check_trust(config, channel, signing, trust_line, opts.out)
     if base and latest and specs and not chosen and not problems:
         skipped = "; ".join(w.removeprefix("skipping ") for w in warnings if "already on" in w)
         problems.append(

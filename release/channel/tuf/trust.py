@@ -495,10 +495,18 @@ def unauthorised(
     )
 
 
-def publish_problems(channels_dir: Path, channel: str, identity: Identity, line: str) -> list[str]:
+def publish_problems(
+    channels_dir: Path,
+    channel: str,
+    identity: Identity,
+    line: str,
+    *,
+    store_root: bytes | None = None,
+) -> list[str]:
     """Why the repository's root of trust would refuse ``identity`` publishing ``line``
     of ``channel`` (empty: it may). Reads ``channels/tuf`` and checks the root chain and
-    the targets' signatures, so a release is refused before anything is tagged."""
+    the targets' signatures, so a release is refused before anything is tagged;
+    ``store_root``: the store's ``metadata/root.json``, which must be in that chain."""
     roots = repo_roots(channels_dir)
     if not roots:
         return [
@@ -516,6 +524,18 @@ def publish_problems(channels_dir: Path, channel: str, identity: Identity, line:
         return [exc.message + (f" ({exc.hint})" if exc.hint else "")]
     except (RepositoryError, ValueError, KeyError, TypeError) as exc:
         return [f"the targets in {channels_dir / REPO_DIR} are not TUF metadata: {exc}"]
+    if store_root is not None:
+        try:
+            theirs = parse_root(store_root, "the store's metadata/root.json").signed
+        except ChannelError as exc:
+            return [exc.message]
+        mine = next((md for md in chain if md.signed.version == theirs.version), None)
+        if mine is None or mine.signed != theirs:
+            return [
+                f"the store's root v{theirs.version} is not in the repository's root chain "
+                f"({channels_dir / REPO_DIR}): publish from the repository that holds this "
+                "store's roots, or to another store"
+            ]
     signed = targets.signed
     roles = signed.delegations.roles if signed.delegations else None
     if not roles or channel not in roles:

@@ -492,3 +492,28 @@ def test_a_retired_lines_releases_stay_readable_and_its_identity_cannot_publish(
         f"line 2.14 of channel {CHANNEL} cannot be published: line 2.14 was retired in targets v2"
     ) in err
     assert (sr.repo.snapshot(), tree_digest(out)) == (repo_before, out_before)
+
+
+def test_a_store_of_another_root_chain_is_refused_before_anything(
+    published: tuple[StableRepo, Path],
+    dev_sigstore: DevInstance,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Another checkout with its own `trust init` publishing into this store: the
+    publisher would refuse the root at the publish step, after tagging; the preflight
+    refuses it first."""
+    _, out = published
+    other = _vendor(tmp_path)
+    assert _trust(other, dev_sigstore, "init", "--line", "2.16") == 0
+    _commit_trust(other)
+    capsys.readouterr()
+    repo_before, out_before = other.repo.snapshot(), tree_digest(out)
+    assert _release(other, dev_sigstore, out, "2.16", "cut", "--from", "edge-26.11.1") != 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (
+        f"error: the store's root v1 is not in the repository's root chain "
+        f"({other.path / 'channels' / 'tuf'}): publish from the repository that holds this "
+        "store's roots, or to another store"
+    )
+    assert (other.repo.snapshot(), tree_digest(out)) == (repo_before, out_before)
