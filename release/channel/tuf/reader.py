@@ -181,6 +181,12 @@ class StoreReader:
         return info.path, json.loads(self.read_target(info))
 
     def line_document(self, doc: Raw, line: str) -> tuple[str, Raw] | None:
+        found = self.line_document_data(doc, line)
+        return None if found is None else (found[0], found[2])
+
+    def line_document_data(self, doc: Raw, line: str) -> tuple[str, bytes, Raw] | None:
+        """The current document of ``line`` in channel document ``doc``: key, bytes (as
+        the channel document pins them) and content."""
         entry = next((e for e in doc["lines"] if e["line"] == line), None)
         if entry is None:
             return None
@@ -189,7 +195,7 @@ class StoreReader:
         if data is None:
             raise ChannelError(f"line document {pin.path} is missing from the channel store")
         pin.check(data, "line document")
-        return pin.path, json.loads(data)
+        return pin.path, data, json.loads(data)
 
     def lines_of(self, channels: set[str]) -> dict[str, set[str]]:
         """The lines each of ``channels`` has published (from its current document)."""

@@ -332,7 +332,7 @@ class TufStore(StoreReader):
         # their cost grows with the channel's history, python-tuf objects' cost with it.
         prev_crole = self._raw_role(state, channel.name)
         current = self._raw_channel_document(prev_crole, channel.name) if prev_crole else None
-        doc = current[1] if current else None
+        doc = current[2] if current else None
         if doc is not None and (doc["kind"], doc["tag_format"]) != (
             channel.kind,
             channel.tag_format.template,
@@ -341,8 +341,8 @@ class TufStore(StoreReader):
                 f"channel {channel.name} is published as {doc['kind']} {doc['tag_format']!r}; "
                 f"the configuration says {channel.kind} {channel.tag_format.template!r}"
             )
-        found = self.line_document(doc, line) if doc else None
-        prev_line = found[1] if found else None
+        found = self.line_document_data(doc, line) if doc else None
+        prev_line = found[2] if found else None
         if current is not None and found is not None and prev_line is not None and same(prev_line):
             ts = state.timestamp
             return PublishResult(
@@ -356,9 +356,11 @@ class TufStore(StoreReader):
         if sample_tag is None and prev_line is not None and prev_line["releases"]:
             sample_tag = prev_line["releases"][0]["tag"]
 
+        # Both documents are written reusing the bytes of their unchanged records.
         lrel, ldata, line_raw = self._write_document(
             prev_line["version"] + 1 if prev_line else 1,
             lambda v: (model.line_document_path(channel.name, line, v), apply(prev_line, v)),
+            reuse=(prev_line, found[1], "releases") if found and prev_line else None,
         )
         lpin = model.pin_for(lrel, line_raw["version"], ldata)
         crel, cdata, _ = self._write_document(
@@ -375,6 +377,7 @@ class TufStore(StoreReader):
                     version=v,
                 ),
             ),
+            reuse=(doc, current[1], "lines") if current and doc else None,
         )
         lrole_name = tm.line_role(channel.name, line)
         line_targets = [(lrel, len(ldata), lpin.sha256)]
@@ -425,7 +428,7 @@ class TufStore(StoreReader):
 
     def _raw_channel_document(
         self, role: rawrole.RawTargets, channel: str
-    ) -> tuple[str, Raw] | None:
+    ) -> tuple[str, bytes, Raw] | None:
         found = rawrole.channel_document_of(role, channel)
         if found is None:
             raise ChannelError(f"role {channel} lists no channel document")
@@ -439,7 +442,7 @@ class TufStore(StoreReader):
                 f"sha256 {sha256}"
             )
         # Our own published bytes, checked against the role's hash: plain JSON suffices.
-        return path, json.loads(data)
+        return path, data, json.loads(data)
 
     def adopt_channel(
         self,
@@ -606,12 +609,22 @@ class TufStore(StoreReader):
         raise ChannelError(f"no free version of role {role} after {start}")
 
     def _write_document(
-        self, start: int, render: Callable[[int], tuple[str, Raw]]
+        self,
+        start: int,
+        render: Callable[[int], tuple[str, Raw]],
+        *,
+        reuse: tuple[Raw, bytes, str] | None = None,
     ) -> tuple[str, bytes, Raw]:
+        """Create the first free version ``>= start`` of the document ``render`` gives.
+        ``reuse``: the previous document, its bytes, and its list field whose unchanged
+        items keep their bytes (:func:`~release.channel.strictjson.dumps_reusing`)."""
         version = start
         for _ in range(self.max_attempts * 10):
             key, raw = render(version)
-            data = sj.dumps(raw)
+            if reuse is None:
+                data = sj.dumps(raw)
+            else:
+                data = sj.dumps_reusing(raw, old=reuse[0], old_bytes=reuse[1], field=reuse[2])
             try:
                 self.backend.put_if_absent(key, data)
             except ObjectExists:
