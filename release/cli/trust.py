@@ -344,7 +344,8 @@ def cmd_show(args: argparse.Namespace, out: Output) -> int:
         found = newest(Path(args.store) / "metadata", "targets")
         targets = found[-1].read_bytes() if found else None
     else:
-        channels_dir = channels_dir_of(load_config(args.repo))
+        config = load_config(args.repo)
+        channels_dir = channels_dir_of(config)
         chain = tt.repo_roots(channels_dir)
         targets = tt.repo_targets(channels_dir)
     if not chain:
@@ -372,6 +373,8 @@ def cmd_show(args: argparse.Namespace, out: Output) -> int:
         for r in rows
     ]
     shown = _targets_rows(targets) if targets is not None else None
+    if shown is not None and args.store is None:
+        _unauthorised_lines(config, shown)
     if shown is not None:
         lines.append(f"targets v{shown['version']} (expires {shown['expires']}):")
         for name, ch in shown["channels"].items():
@@ -382,8 +385,33 @@ def cmd_show(args: argparse.Namespace, out: Output) -> int:
             lines.append(f"  {name} (one identity per line): {'; '.join(bound) or 'no line'}")
             if ch["retired_lines"]:
                 lines.append(f"    retired: {', '.join(ch['retired_lines'])}")
+            if ch.get("unauthorised_lines"):
+                missing = ", ".join(ch["unauthorised_lines"])
+                lines.append(
+                    f"    in the repository but not authorised: {missing} (nobody can publish "
+                    f"on them: `release trust rotate` adds them)"
+                )
     out.result("\n".join(lines), {"roots": rows, "targets": shown})
     return 0
+
+
+def _unauthorised_lines(config: Any, shown: dict[str, Any]) -> None:
+    """Add to ``shown`` the lines each ``{line}`` channel has in the repository (tags,
+    branches) that its targets neither authorise nor retired (two git calls)."""
+    from datetime import UTC, datetime
+
+    from release.adapters.git import Git
+    from release.channel.tuf import lines as lp
+    from release.channel.tuf.trust import sort_lines
+
+    channels = [c for c in lp.per_line(config.channels.values()) if c.name in shown["channels"]]
+    if not channels:
+        return
+    facts = lp.repo_line_facts(Git(config.root), config, channels, datetime.now(UTC).date())
+    for ch in channels:
+        row = shown["channels"][ch.name]
+        known = set(row["lines"] or {}) | set(row["retired_lines"])
+        row["unauthorised_lines"] = sort_lines(facts[ch.name].found - known)
 
 
 def _targets_rows(data: bytes) -> dict[str, Any]:

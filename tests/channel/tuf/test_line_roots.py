@@ -132,6 +132,8 @@ def test_init_and_rotate_name_every_line_identity(
 
     # A line branch pushed before its first release is a line of the repository.
     sr.repo.git("push", "-q", "origin", f"{sr.shas['5']}:refs/heads/release/2.16")
+    assert cli.main(["--repo", str(sr.path), "trust", "show"]) == 0
+    assert "    in the repository but not authorised: 2.16 (nobody" in capsys.readouterr().out
     assert _trust(sr, dev_sigstore, "rotate") == 0
     assert "2.14, 2.15, 2.16 (new)" in capsys.readouterr().out
     # --line authorises a line nothing in the repository names yet ...
