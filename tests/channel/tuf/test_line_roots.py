@@ -519,3 +519,36 @@ def test_a_store_of_another_root_chain_is_refused_before_anything(
         "store's roots, or to another store"
     )
     assert (other.repo.snapshot(), tree_digest(out)) == (repo_before, out_before)
+
+
+def test_each_line_refreshes_with_its_own_identity(
+    published: tuple[StableRepo, Path],
+    dev_sigstore: DevInstance,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sr, out = published
+    store = _served(out, tmp_path)
+
+    def refresh(line: str) -> int:
+        return cli.main(
+            [
+                "--repo", str(sr.path), "channel", "refresh", "--channel", CHANNEL,
+                "--line", line, "--store", str(store), "--sign", "trust-config",
+                "--trust-config", str(dev_sigstore.trust_config),
+                "--identity-token", dev_sigstore.token(line_id(line)),
+            ]
+        )  # fmt: skip
+
+    before = json.loads((store / "metadata" / "timestamp.json").read_bytes())["signed"]
+    assert refresh("2.15") == 0
+    assert refresh("2.14") == 0  # authorised, nothing published: it may still re-sign
+    after = json.loads((store / "metadata" / "timestamp.json").read_bytes())["signed"]
+    assert after["version"] == before["version"] + 2
+    c = _client(sr, store, tmp_path / "state")
+    assert c.verify_all() == {"channels": 1, "lines": 1, "releases": 1}
+    capsys.readouterr()
+    digest = tree_digest(store)
+    assert refresh("2.16") != 0
+    assert f"error: line 2.16 of channel {CHANNEL} cannot be published" in capsys.readouterr().err
+    assert tree_digest(store) == digest
