@@ -8,7 +8,8 @@ line starts with ``UNVERIFIED`` and ``--json`` carries ``"verified": false``.
 
 Versions and tags are interchangeable (``2.15.1``, ``stable-2.15.1``); a tag names its
 channel. Exit codes: 0 ok (``check``: the answer is in the output), 1 verification
-failed or attack refused, 2 usage or config, 3 could not decide (network, no root).
+failed or attack refused, 2 usage or config, 3 could not decide (network, no root, a
+declared channel that has published nothing yet).
 """
 
 from __future__ import annotations
