@@ -208,6 +208,28 @@ def test_first_publication_then_hiding_it_is_refused(fresh: Fresh, mode: str) ->
             ask()
 
 
+def test_replaying_the_timestamp_from_before_stable_existed(fresh: Fresh, mode: str) -> None:
+    """The server replays the (unexpired) timestamp signed before stable's first
+    release: a client without state cannot tell it from the newest by its version, but
+    the stable role's first version in the store gives the hidden channel away."""
+    old_timestamp = (fresh.s.root / "metadata/timestamp.json").read_bytes()
+    fresh.s.publish("stable", "2.15.0")
+    if mode == "with-state":
+        c = fresh.client(mode)
+        assert c.latest("stable") == "2.15.0"
+        assert c.save()
+    (fresh.s.root / "metadata/timestamp.json").write_bytes(old_timestamp)
+    c = fresh.client(mode)
+    with pytest.raises(TrustError) as info:
+        c.latest("stable")
+    if mode == "with-state":
+        assert "(rollback refused)" in info.value.message
+    else:
+        assert "does not list role stable, but metadata/1.stable.json (role stable) is in" in (
+            info.value.message
+        )
+
+
 def test_the_state_remembers_verified_channels(fresh: Fresh) -> None:
     """Even when python-tuf's own copy of the snapshot is gone from the state."""
     fresh.s.publish("stable", "2.15.0")
