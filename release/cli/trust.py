@@ -47,7 +47,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="append",
         default=[],
         metavar="X.Y",
-        help="remove an end-of-life line's identity (its releases stay readable)",
+        help="remove an end-of-life line's identity (its releases stay readable until its "
+        "line role expires)",
     )
     lines.add_argument(
         "--channel",
