@@ -615,6 +615,39 @@ def verify_bytes_with_spec(
     _verify_artifact_with(_verifier(root), data, bundle, expected, name, label)
 
 
+def verify_digest_with_spec(
+    sha256: str,
+    bundle_bytes: bytes,
+    expected: Identity,
+    spec: str,
+    *,
+    name: str = "artifact",
+    label: str = "bundle",
+) -> None:
+    """Verify a file known by its (streamed) hex ``sha256`` against an in-memory bundle that
+    signs it, for exactly ``expected``, with the trust a spec names (as signing verifies:
+    a message signature over the file, not a DSSE attestation).
+
+    Raises :class:`VerificationError` (one line naming the failed check) or
+    :class:`ConfigError` (trust material).
+    """
+    root = trusted_root_for_spec(spec)
+    bundle = _parse_bundle(bundle_bytes, label)
+    _verify_artifact_with(
+        _verifier(root), _hashed(bytes.fromhex(sha256)), bundle, expected, name, label
+    )
+
+
+def bundle_identity(bundle_bytes: bytes) -> Identity | None:
+    """The (identity, issuer) a bundle's certificate names, UNVERIFIED (for messages);
+    None when the bundle cannot be read."""
+    try:
+        bundle = _parse_bundle(bundle_bytes, "bundle")
+        return certificate_identity(bundle.signing_certificate)
+    except (VerificationError, ValueError, AttributeError):
+        return None
+
+
 def verify_file(
     path: Path,
     bundle: Path,

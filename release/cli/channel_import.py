@@ -41,6 +41,14 @@ def register_import(sub: Any) -> None:
         action="store_true",
         help="the store already has releases: add only the missing ones",
     )
+    p.add_argument(
+        "--unverified-bundles",
+        choices=("refuse", "record-as-files"),
+        default="refuse",
+        help="a GitHub asset whose .sigstore.json does not verify for the identity the "
+        "channel expects: refuse the import (default), or record the asset and its bundle "
+        "as checksummed files only, with a warning naming each",
+    )
     p.set_defaults(handler=cmd_import)
 
 
@@ -49,7 +57,7 @@ def cmd_import(args: argparse.Namespace, out: Output) -> int:
 
     from release.adapters.git import Git
     from release.channel.backends.directory import DirectoryBackend
-    from release.channel.tuf import importer
+    from release.channel.tuf import import_assets, importer
     from release.channel.tuf.repo import TufStore
     from release.cli.channel_publish import is_schema_2
     from release.config import load_config
@@ -97,15 +105,6 @@ def cmd_import(args: argparse.Namespace, out: Output) -> int:
             known = set(have[name])
             releases[name] = [r for r in records if r.version not in known]
             importer.check_merge(channels[name], have[name], releases[name])
-    wanted = {r.tag for records in releases.values() for r in records}
-    files = _github_files(out, config.repository, root, wanted)
-    for name, records in releases.items():
-        releases[name] = [
-            replace(r, artifacts=files[r.tag][0], checksums=files[r.tag][1])
-            if r.tag in files
-            else r
-            for r in records
-        ]
     now = datetime.now(UTC).replace(microsecond=0)
     trust_cfg = load_trust(channels_dir_of(config))
     results = [
@@ -115,8 +114,17 @@ def cmd_import(args: argparse.Namespace, out: Output) -> int:
     ]
     todo = {name: records for name, records in releases.items() if records}
     if todo:
-        with _signers(args, mode) as open_signer:
+        with import_assets.staging_beside(root) as staging, _signers(args, mode) as open_signer:
+            staged = _github_assets(out, config.repository, staging, channels, todo)
             opener = open_signer(next(iter(todo.values()))[-1].signer)
+            files = _verified_files(out, root, staged, opener.trust.spec, args.unverified_bundles)
+            for name, records in todo.items():
+                todo[name] = [
+                    replace(r, artifacts=files[r.tag][0], checksums=files[r.tag][1])
+                    if r.tag in files
+                    else r
+                    for r in records
+                ]
             _setup_trust(store, config, channels, todo, opener, dev, trust_cfg, now)
             for name, records in todo.items():
                 results.append(
@@ -181,40 +189,59 @@ def _signers(args: argparse.Namespace, mode: str) -> Iterator[Any]:
         yield open_signer
 
 
-def _github_files(
-    out: Output, repository: str | None, root: Path, tags: set[str]
-) -> dict[str, tuple[Any, Any]]:
+def _github_assets(
+    out: Output,
+    repository: str | None,
+    staging: Path,
+    channels: dict[str, Any],
+    releases: dict[str, list[Any]],
+) -> list[Any]:
     """With GitHub configured (``repository`` on GitHub and a token): the assets of the
-    GitHub release of each of ``tags``, downloaded into the store (streamed, hashed) and
-    recorded. Tag -> (artifacts, checksums)."""
+    GitHub release of each of ``releases``, downloaded into ``staging`` (streamed, hashed)."""
     import os
 
+    from release.channel import model
+    from release.channel.tuf import import_assets
     from release.pipeline import github_slug
 
     slug = github_slug(repository)
-    if slug is None or not tags:
-        return {}
+    if slug is None:
+        return []
     if not (os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")):
         out.warn("no GITHUB_TOKEN or GH_TOKEN: the assets of the GitHub releases are not recorded")
-        return {}
+        return []
     from release.adapters.github import GitHubClient
-    from release.channel.tuf import importer
 
-    result: dict[str, tuple[Any, Any]] = {}
+    wanted = {
+        r.tag: import_assets.Wanted(
+            name, str(model.parse_version(channels[name].kind, r.version).line), r.signer
+        )
+        for name, records in releases.items()
+        for r in records
+    }
     with GitHubClient.from_environment(os.environ) as client:
-        for tag, assets in sorted(client.release_assets(slug).items()):
-            if tag not in tags or not assets:
-                continue
-            tag_dir = root / "releases" / tag
-            tag_dir.mkdir(parents=True, exist_ok=True)
-            digests = []
-            for asset in assets:
-                if asset.name.startswith(".") or "/" in asset.name:
-                    raise UsageError(f"GitHub release {tag} has an asset named {asset.name!r}")
-                staged = client.download(asset, tag_dir / f".{asset.name}.download")
-                digests.append(importer.place(staged.path, tag_dir / asset.name))
-            result[tag] = importer.record_files(root, tag, digests)
-    return result
+        staged: list[Any] = import_assets.stage(client, slug, wanted, staging)
+    return staged
+
+
+def _verified_files(
+    out: Output, root: Path, staged: list[Any], trust_spec: str, policy: str
+) -> dict[str, Any]:
+    """Every artifact bundle of ``staged`` verified (or refused), every file checked against
+    the store, then placed and recorded: tag -> (artifacts, checksums)."""
+    from release.channel.tuf import import_assets
+
+    if not staged:
+        return {}
+    refusals = import_assets.check_bundles(staged, trust_spec)
+    unverified = import_assets.refuse(refusals, policy)
+    for r in refusals:
+        out.warn(
+            f"{r.tag}: {r.asset} and {r.bundle} are recorded as checksummed files only, "
+            f"NOT as a signed artifact: {r.describe()}"
+        )
+    import_assets.check_place(root, staged)
+    return import_assets.place(root, staged, unverified)
 
 
 def _keep_open(open_signer: Any) -> Any:

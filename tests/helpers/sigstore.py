@@ -74,3 +74,20 @@ def dev_sigstore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevInstan
 def dev_identity() -> Identity:
     """The default ``[dev-signer]`` of the edge channel: edge@dev.invalid / https://dev.invalid."""
     return EDGE_DEV
+
+
+def sign_blobs(state_dir: Path, identity: Identity, blobs: dict[str, bytes]) -> dict[str, bytes]:
+    """``<name>.sigstore.json`` -> a real bundle of each blob, signed as ``identity`` by the
+    dev instance keeping its keys in ``state_dir`` (what ``--sign dev --dev-state
+    state_dir`` later trusts; another ``state_dir`` is another, untrusted instance)."""
+    from release.adapters.sigstore import open_signer
+
+    instance = start_dev_instance(state_dir, state_dir / "signing-trust-config.json")
+    try:
+        with open_signer(instance.setup(identity), identity) as signer:
+            return {
+                f"{name}.sigstore.json": signer.sign_bytes(data, name).encode()
+                for name, data in blobs.items()
+            }
+    finally:
+        instance.dev.stop()

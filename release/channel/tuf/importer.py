@@ -22,7 +22,6 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from release.adapters.git import Commit
@@ -32,10 +31,9 @@ from release.channel import strictjson as sj
 from release.channel.backends import ObjectExists
 from release.channel.model import Release
 from release.channel.tuf.repo import PublishResult, TufStore
-from release.checksums import Digest, hash_file, render_sums
+from release.checksums import Digest
 from release.config import ChannelConfig, Identity
 from release.errors import ChannelError, UsageError
-from release.files import create_once
 from release.history import History, ReleaseTag, assign_commits
 
 OpenSigner = Callable[[Identity], contextlib.AbstractContextManager[Any]]
@@ -63,17 +61,30 @@ BUNDLE = ".sigstore.json"
 SUMS = "SHA256SUMS"
 
 
-def artifacts_of(tag: str, files: Sequence[Digest]) -> tuple[tuple[model.Artifact, ...], bool]:
-    """The artifact records of a release's downloaded files (pure): a file with its original
-    ``<name>.sigstore.json`` beside it is an artifact with that bundle; the bundles, and
-    files without one, are recorded by the checksums file only (an artifact record needs a
-    bundle). The flag: the files include their own ``SHA256SUMS``."""
+def bundled(files: Sequence[Digest]) -> list[tuple[Digest, Digest]]:
+    """The (file, bundle) pairs of a release's files (pure), by name: a file with its
+    original ``<name>.sigstore.json`` beside it (``SHA256SUMS`` is never an artifact)."""
     by_name = {d.name: d for d in files}
-    prefix = f"releases/{tag}/"
-    out = []
+    pairs = []
     for d in sorted(files, key=lambda d: d.name):
         bundle = by_name.get(d.name + BUNDLE)
-        if bundle is None or d.name == SUMS:
+        if bundle is not None and d.name != SUMS:
+            pairs.append((d, bundle))
+    return pairs
+
+
+def artifacts_of(
+    tag: str, files: Sequence[Digest], unverified: frozenset[str] = frozenset()
+) -> tuple[tuple[model.Artifact, ...], bool]:
+    """The artifact records of a release's downloaded files (pure): each file of
+    :func:`bundled` is an artifact with its bundle, unless its name is in ``unverified``
+    (its bundle did not verify); the bundles, and files without one, are recorded by the
+    checksums file only (an artifact record needs a bundle). The flag: the files include
+    their own ``SHA256SUMS``."""
+    prefix = f"releases/{tag}/"
+    out = []
+    for d, bundle in bundled(files):
+        if d.name in unverified:
             continue
         try:
             out.append(
@@ -88,7 +99,7 @@ def artifacts_of(tag: str, files: Sequence[Digest]) -> tuple[tuple[model.Artifac
             )
         except sj.DocumentError as exc:
             raise ChannelError(f"{tag}: {exc.message}", hint=exc.hint) from exc
-    return tuple(out), SUMS in by_name
+    return tuple(out), any(d.name == SUMS for d in files)
 
 
 def artifact_kind(name: str) -> str:
@@ -97,43 +108,6 @@ def artifact_kind(name: str) -> str:
     if name.endswith((".tar.gz", ".tgz", ".zip", ".tar.xz", ".tar.zst")):
         return "archive"
     return "binary"
-
-
-def place(staged: Path, dest: Path) -> Digest:
-    """Move a downloaded file to its immutable place (the same bytes there already: kept).
-    Raises :class:`ChannelError` when ``dest`` holds other bytes."""
-    digest = hash_file(staged)
-    if dest.exists():
-        staged.unlink()
-        if hash_file(dest).sha256 != digest.sha256:
-            raise ChannelError(
-                f"{dest} already exists with different content",
-                hint="published release files are immutable; import into another --store",
-            )
-    else:
-        staged.replace(dest)
-    return Digest(dest.name, digest.size, digest.sha256)
-
-
-def record_files(
-    root: Path, tag: str, files: Sequence[Digest]
-) -> tuple[tuple[model.Artifact, ...], model.FileRef | None]:
-    """Artifacts and checksums of the files placed under ``releases/<tag>/`` of the store
-    directory ``root``: ``SHA256SUMS`` lists every file (written unless the release
-    brought its own). Raises :class:`ChannelError`."""
-    if not files:
-        return (), None
-    artifacts, own_sums = artifacts_of(tag, files)
-    sums = root / "releases" / tag / SUMS
-    if not own_sums:
-        data = render_sums(files).encode()
-        if not create_once(sums, data) and sums.read_bytes() != data:
-            raise ChannelError(
-                f"{sums} already exists with different content",
-                hint="published release files are immutable; import into another --store",
-            )
-    digest = hash_file(sums)
-    return artifacts, model.FileRef(f"releases/{tag}/{SUMS}", digest.size, digest.sha256)
 
 
 def cut_from(history: History) -> dict[str, str]:

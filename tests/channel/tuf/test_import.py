@@ -163,12 +163,15 @@ def test_import_records_the_assets_of_github_releases(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from tests.helpers.github_server import GitHubStandIn
+    from tests.helpers.sigstore import STABLE_DEV, sign_blobs
 
     h = build_linkerd_history(tmp_path_factory.mktemp("github"))
     (h.path / "release.toml").write_text('repository = "https://github.com/acme/widget"\n')
     store = tmp_path / "store"
     cli_bin = b"\x7fELF" + bytes(range(256)) * 300  # streamed in several chunks
-    bundle = b'{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"}'
+    state = tmp_path / "dev-state"  # the dev instance that signed the assets, and signs here
+    signed = sign_blobs(state, STABLE_DEV, {"linkerd2-cli-stable-2.14.1-linux-amd64": cli_bin})
+    bundle = signed["linkerd2-cli-stable-2.14.1-linux-amd64.sigstore.json"]
     with GitHubStandIn("tok-import") as gh:
         gh.add_release(
             "stable-2.14.1",
@@ -183,7 +186,9 @@ def test_import_records_the_assets_of_github_releases(
         gh.add_release("stable-2.13.7", draft=True, assets={"draft-only": b"never"})
         monkeypatch.setenv("GITHUB_TOKEN", "tok-import")
         monkeypatch.setenv("GITHUB_API_URL", gh.base_url)
-        code, out, err = run(capsys, *_import(h, store, "--channel", "stable"))
+        code, out, err = run(
+            capsys, *_import(h, store, "--channel", "stable", "--dev-state", str(state))
+        )
         downloads = [e for e in gh.events if e[0] == "download"]
     assert code == 0, err
     assert "tok-import" not in out + err
@@ -204,6 +209,7 @@ def test_import_records_the_assets_of_github_releases(
     assert rel["stable-2.14.0"].checksums is None
     assert not (store / "releases" / "stable-2.13.7").exists()
     assert not list(store.rglob("*.download"))
+    assert not list(tmp_path.glob(".store.import-*"))  # the staging directory is gone
 
 
 def test_import_at_linkerds_size_gets_every_lines_latest_right(
@@ -258,6 +264,7 @@ def test_import_never_replaces_a_file_already_in_the_store(
     assert planted.read_bytes() == b"evil"
     assert not (store / "metadata").exists()
     assert not list(store.rglob("*.download"))
+    assert not list(tmp_path.glob(".store.import-*"))  # the staging directory is gone
 
 
 def test_import_refuses_a_schema_1_store(
