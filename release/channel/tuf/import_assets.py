@@ -172,8 +172,9 @@ def refuse(refusals: Sequence[Refusal], policy: str) -> dict[str, frozenset[str]
         more = f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else ""
         raise VerificationError(
             refusals[0].describe() + more,
-            hint="a channel never vouches for a bundle it cannot verify: re-sign the asset as "
-            "the identity the channel expects and replace the bundle on GitHub, or pass "
+            hint="a channel never vouches for a bundle it cannot verify (checked against the "
+            "Sigstore instance of --sign): re-sign the asset as the identity the channel "
+            "expects and replace its bundle on GitHub, or pass "
             f"--unverified-bundles={RECORD_AS_FILES} to record such assets as checksummed "
             "files without a bundle",
         )

@@ -277,3 +277,19 @@ def test_record_as_files_is_an_explicit_loud_opt_out(
     assert release.checksums is not None
     sums = (store / release.checksums.path).read_text()
     assert f"  {CLI}\n" in sums  # the bytes are checksummed, not vouched for as signed
+
+
+def test_a_refused_import_into_a_new_store_creates_nothing(
+    history: LinkerdHistory,
+    signed: Signed,
+    github: GitHubStandIn,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    github.add_release(TAG, draft=False, assets={CLI: signed.evil_cli, **signed.by_attacker})
+    store = tmp_path / "dist" / "channel"
+    code, _, err = run(capsys, _import(history, store, signed))
+    assert code == 1
+    assert "wrong identity" in err
+    assert not store.exists()
+    assert list((tmp_path / "dist").iterdir()) == []  # no staging directory left beside it
