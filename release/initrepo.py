@@ -30,7 +30,8 @@ from release.errors import ConfigError, ReleaseError, UsageError
 from release.files import write_atomic
 from release.history import tag_anomalies
 from release.pipeline import github_slug
-from release.scaffold import ACTION_REPOSITORY, ActionPin, Scaffold, scaffold
+from release.scaffold import ACTION_REPOSITORY, TRUST_FILE, ActionPin, Scaffold, scaffold
+from release.trust_config import load_trust
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ def plan_init(git: Git, *, action: str | None = None) -> InitPlan:
         pyproject=pyproject,
         pin=pin,
         ignore_tags=anomalies,
+        trust=not (root / TRUST_FILE).exists(),
     )
     taken = [p for p in sc.files if (root / p).exists()]
     if taken:
@@ -245,6 +247,7 @@ def _check_loads(plan: InitPlan) -> None:
             (target / "pyproject.toml").write_text(merged)
         try:
             config = load_config(target)
+            load_trust(target / "channels")
         except ConfigError as exc:
             raise ConfigError(
                 f"the files init planned do not load: {exc}",

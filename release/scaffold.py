@@ -21,6 +21,7 @@ from release.pipeline import github_slug
 ACTION_REPOSITORY = "release-channels/release-channels"
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 CHECKOUT = "actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0"
+TRUST_FILE = "channels/trust.toml"
 EDGE_WORKFLOW = ".github/workflows/release-edge.yml"
 STABLE_WORKFLOW = ".github/workflows/release-stable.yml"
 _SHA = re.compile(r"[0-9a-f]{40}")
@@ -223,6 +224,43 @@ class Scaffold:
     notes: Sequence[str]
 
 
+def trust_file() -> str:
+    """``channels/trust.toml``: who will hold the channels' root of trust (to be filled in
+    by the maintainers: nobody can be guessed), the dev root, and each role's expiry."""
+    return """\
+# Who holds the root of trust of this project's channels (TUF root and top-level
+# targets), written by `release init`. Consumers verify every channel from the root
+# `release trust init` makes from this file (commit channels/root.json and
+# channels/tuf/); each channel's signer comes from channels/*.toml.
+#
+# [root] lists the maintainers' Sigstore identities (the identity and OIDC issuer each
+# signs with), for example:
+#   identities = [
+#     { identity = "alice@example.org", issuer = "https://github.com/login/oauth" },
+#     { identity = "bob@example.org", issuer = "https://accounts.google.com" },
+#   ]
+#   threshold = 2
+# `release trust init` refuses to make a root while it is empty.
+[root]
+threshold = 1
+identities = []
+
+# `--sign dev` (the local, untrusted dev Sigstore instance) makes a throwaway root inside
+# the store, signed by these identities: offline releases work before [root] is filled.
+[dev]
+threshold = 1
+identities = [{ identity = "root@dev.invalid", issuer = "https://dev.invalid" }]
+
+# Days each role's metadata stays valid. The edge workflow re-signs the timestamp daily.
+[expires]
+timestamp = 2
+snapshot = 7
+channel = 30
+targets = 365
+root = 365
+"""
+
+
 def scaffold(
     inference: Inference,
     *,
@@ -231,8 +269,10 @@ def scaffold(
     pyproject: bool,
     pin: ActionPin | None,
     ignore_tags: Mapping[str, str],
+    trust: bool = True,
 ) -> Scaffold:
-    """Every file ``release init`` writes for ``inference``."""
+    """Every file ``release init`` writes for ``inference`` (``trust``: write
+    ``channels/trust.toml``, which the repository does not have yet)."""
     slug = github_slug(repository)
     files: dict[str, str] = {}
     append: dict[str, str] = {}
@@ -243,6 +283,15 @@ def scaffold(
         if c.kind == "stable":
             first_stable = False
         files[f"channels/{c.name}.toml"] = channel_file(c, inference.branch, slug, primary)
+    if trust:
+        files[TRUST_FILE] = trust_file()
+        notes.append(
+            f"{TRUST_FILE}: list the maintainers' Sigstore identities under [root], then run "
+            "`release trust init` and commit channels/root.json and channels/tuf/ (consumers "
+            "verify every channel from that root; `--sign dev` works without it)"
+        )
+    else:
+        notes.append(f"{TRUST_FILE} exists: kept as it is")
     if not slug:
         notes.append("no GitHub remote: [signer] is left commented out in channels/*.toml")
     if pyproject:

@@ -159,6 +159,7 @@ def _real(
         )
     if args.trust_command != "init" and not roots:
         raise UsageError("no root yet", hint="run `release trust init` first")
+    trust_cfg.holders(False)  # an empty [root] is refused before asking for credentials
     now = datetime.now(UTC).replace(microsecond=0)
     channels = [c for c in config.channels.values() if c.signer is not None]
     targets_bytes = tt.repo_targets(channels_dir)

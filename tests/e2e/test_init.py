@@ -85,6 +85,7 @@ def test_init_on_a_linkerd_shaped_history(
     assert written == {
         "channels/edge.toml",
         "channels/stable.toml",
+        "channels/trust.toml",
         "release.toml",
         ".github/workflows/release-edge.yml",
         ".github/workflows/release-stable.yml",
@@ -272,3 +273,44 @@ def test_before_init_a_point_release_names_branch_format(
     assert "branch 2.14.x does not exist (locally or on origin); if the line branches" in err
     assert "set branch-format in channels/*.toml" in err
     assert snapshot(linkerd.path) == before
+
+
+def test_init_writes_the_trust_file_the_maintainers_fill_in(
+    repo: Repo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    repo.commit("feat: first", date="2026-01-01T00:00:00+00:00")
+    code, out, err = run(capsys, "--repo", str(repo.path), "init", "--action", PIN)
+    assert code == 0, err
+    assert "channels/trust.toml: list the maintainers' Sigstore identities" in out
+    trust = (repo.path / "channels/trust.toml").read_text()
+    assert "[root]\nthreshold = 1\nidentities = []\n" in trust
+    # Nobody is guessed: a real root is refused until the maintainers declare themselves.
+    code, out, err = run(capsys, "--repo", str(repo.path), "trust", "init", "--sign", "staging")
+    assert code != 0
+    assert err.startswith("error: ")
+    assert "[root]" in err
+    assert "Traceback" not in err
+    assert not (repo.path / "channels/tuf").exists()
+    # Offline, the dev root works straight away.
+    store = tmp_path / "store"
+    code, out, err = run(
+        capsys, "--repo", str(repo.path), "trust", "init", "--sign", "dev", "--store", str(store)
+    )
+    assert code == 0, err
+    assert (store / "metadata/1.root.json").is_file()
+
+
+def test_init_keeps_an_existing_trust_file(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.commit("feat: first", date="2026-01-01T00:00:00+00:00")
+    mine = (
+        "[root]\nthreshold = 1\n"
+        'identities = [{ identity = "me@example.org", issuer = "https://github.com/login/oauth" }'
+        "]\n"
+    )
+    (repo.path / "channels").mkdir()
+    (repo.path / "channels/trust.toml").write_text(mine)
+    code, out, err = run(capsys, "--repo", str(repo.path), "init", "--action", PIN)
+    assert code == 0, err
+    assert "channels/trust.toml exists: kept as it is" in out
+    assert (repo.path / "channels/trust.toml").read_text() == mine
+    assert (repo.path / "channels/edge.toml").is_file()
