@@ -41,6 +41,17 @@ class FetchError(ChannelError):
 class NotFound(FetchError):
     """The file is not in the store (HTTP 404 or no such file)."""
 
+    status = 404
+
+
+class Forbidden(NotFound):
+    """HTTP 403. An object store whose bucket is readable but not listable (public S3
+    GetObject without ListBucket) answers 403 for a key it does not have, so where a
+    file may be absent (the next root version, say) 403 counts as absent, as in
+    python-tuf; a file that must be there still fails, naming the status."""
+
+    status = 403
+
 
 class ResponseTooLarge(FetchError):
     """A response went past its size cap: refused, never buffered."""
@@ -221,6 +232,8 @@ class HttpFetcher:
                     continue
                 if resp.status == 404:
                     raise NotFound(f"{url}: HTTP 404 {resp.reason}")
+                if resp.status == 403:
+                    raise Forbidden(f"{url}: HTTP 403 {resp.reason}")
                 if resp.status != 200:
                     raise FetchError(f"{url}: HTTP {resp.status} {resp.reason}")
                 received = 0

@@ -176,8 +176,8 @@ def _store_fetcher(fetcher: Fetcher) -> Any:
             path = urllib.parse.unquote(url[len(BASE) :])
             try:
                 yield from fetcher.chunks(path)
-            except NotFound as exc:
-                raise DownloadHTTPError(exc.message, 404) from exc
+            except NotFound as exc:  # 404, or 403 (python-tuf reads both as absent)
+                raise DownloadHTTPError(exc.message, exc.status) from exc
 
     return StoreFetcher()
 

@@ -217,3 +217,65 @@ def test_deadline_check_is_pure() -> None:
     with pytest.raises(FetchError, match=r"total deadline"):
         d.check("u", 0.0, 10**9, 10.5)
     _: Any = None
+
+
+def test_a_store_that_answers_403_for_missing_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A readable but unlistable bucket (public S3 GetObject without ListBucket) answers
+    403 for a key it does not have, e.g. the next root version every refresh probes."""
+    import urllib.parse
+
+    from release.channel.fetch import Forbidden
+    from release.channel.tuf.client import open_client
+    from release.cli import main
+
+    world = TufWorld(tmp_path)
+    asked: list[str] = []
+
+    def bucket(h: http.server.BaseHTTPRequestHandler) -> None:
+        rel = urllib.parse.unquote(h.path.lstrip("/"))
+        asked.append(rel)
+        path = world.root / rel
+        if not path.is_file():
+            body = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+            h.send_response(403)
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body)
+            return
+        data = path.read_bytes()
+        h.send_response(200)
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+
+    with serve(bucket) as url:
+        with pytest.raises(Forbidden, match=r"HTTP 403"):
+            read_capped(HttpFetcher(url), "metadata/99.root.json", 100, "root")
+        c = open_client(url, root=world.root_file, state_dir=tmp_path / "s", env={})
+        assert c.latest("stable") == "2.15.1"
+        assert any(p.endswith(".root.json") and p not in ("metadata/1.root.json",) for p in asked)
+        files = c.download("stable", "2.15.1", tmp_path / "dl", os_name="linux")
+        assert files[0].name == "demo-stable-2.15.1-linux-amd64.tar.gz"
+
+        argv = ["channel", "latest", "--source", url, "--root", str(world.root_file)]
+        argv += ["--state-dir", str(tmp_path / "cli-state")]
+        assert main(argv) == 0
+        assert capsys.readouterr().out.strip().endswith("2.15.1")
+        asked.clear()
+        assert main(argv) == 0  # unchanged store: answered from verified state
+        assert capsys.readouterr().out.strip().endswith("2.15.1")
+        assert not any("snapshot" in p for p in asked), asked
+
+        # A file the metadata needs is still required: 403 for it is a refusal.
+        snapshot = max(
+            (world.root / "metadata").glob("*.snapshot.json"),
+            key=lambda p: int(p.name.split(".")[0]),
+        )
+        snapshot.rename(tmp_path / "hidden.json")
+        code = main([*argv[:-1], str(tmp_path / "fresh-state")])
+        err = capsys.readouterr().err
+        assert code != 0
+        assert "snapshot" in err
+        assert "Traceback" not in err
