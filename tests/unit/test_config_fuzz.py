@@ -70,7 +70,9 @@ def test_any_project_table_loads_or_is_one_config_error(table: dict[str, Any]) -
     else:
         return
     assert "\n" not in message
-    assert message.startswith("pyproject.toml: [tool.release")
+    # the file, then the table: [tool.release…] or, for arrays of tables,
+    # [[tool.release.build]] #N
+    assert message.startswith(("pyproject.toml: [tool.release", "pyproject.toml: [[tool.release"))
 
 
 def test_a_value_with_a_newline_stays_on_one_line() -> None:
