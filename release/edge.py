@@ -10,18 +10,16 @@ from release.adapters.git import Git
 from release.config import ProjectConfig
 from release.errors import PreflightError, UsageError
 from release.history import build_history, next_edge_for
-from release.pipeline import (
-    EventSink,
-    RunOptions,
-    RunResult,
+from release.pipeline import EventSink, RunOptions, RunResult
+from release.plan import ReleasePlan
+from release.preflight import (
     check_common,
     check_signing,
     check_trust,
     raise_problems,
-    run_release,
     usage_problem,
 )
-from release.plan import ReleasePlan
+from release.runner import run_release
 from release.versions import EdgeVersion, pep440
 
 

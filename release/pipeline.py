@@ -1,21 +1,20 @@
-"""Run a release plan step by step with a journal, so a crashed run resumes.
+"""The steps of a release, run from a plan with a journal so a crashed run resumes.
 
-Facts in (git, config, date) -> preflight (every problem at once) -> plan (pure)
--> steps in :data:`release.plan.STEPS` order, each recorded in the journal. A
-failure before the ``tag`` step leaves the repository and the channel exactly as
-they were (the work directory of the run is removed); from ``tag`` on, a re-run
-resumes at the failed step. Publication is last: the channel index moves only
-after every file it names is in place and verified.
+Facts in (git, config, date) -> preflight (every problem at once,
+:mod:`release.preflight`) -> plan (pure) -> steps in :data:`release.plan.STEPS` order,
+each recorded in the journal (:class:`Run`; :mod:`release.runner` runs it under the
+repository lock). A failure before the ``tag`` step leaves the repository and the
+channel exactly as they were (the work directory of the run is removed); from ``tag``
+on, a re-run resumes at the failed step. Publication is last: the channel index moves
+only after every file it names is in place and verified.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -28,18 +27,15 @@ from release.config import ChannelConfig, Identity, ProjectConfig
 from release.errors import (
     BuildError,
     ChannelError,
-    ConfigError,
     GitError,
     JournalError,
     PreflightError,
     ReleaseError,
-    SigningError,
-    UsageError,
 )
 from release.faults import point as fault_point
 from release.files import copy_atomic, write_atomic
 from release.journal import Journal
-from release.plan import STEPS, ReleasePlan, plan_from_dict, plan_to_journal
+from release.plan import STEPS, ReleasePlan
 
 log = logging.getLogger(__name__)
 
@@ -81,192 +77,12 @@ class RunResult:
     summary: dict[str, Any]
 
 
-def resolve_sign_mode(requested: str, env: Mapping[str, str], token: str | None) -> str:
-    """``auto``: Sigstore when a credential is at hand, dev signing on a laptop, and an
-    error in CI (a CI run must never fall back to untrusted signatures silently)."""
-    if requested != "auto":
-        return requested
-    if token or env.get("SIGSTORE_IDENTITY_TOKEN"):
-        return "sigstore"
-    if env.get("ACTIONS_ID_TOKEN_REQUEST_URL") and env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"):
-        return "sigstore"
-    if env.get("CI", "").lower() in ("1", "true", "yes"):
-        raise SigningError(
-            "no Sigstore identity in CI, and --sign auto never falls back to dev signing there",
-            hint="grant `id-token: write`, pass --identity-token, or choose --sign dev explicitly",
-        )
-    return "dev"
-
-
 def work_root(out: Path) -> Path:
     return out / WORK_DIR
 
 
 def release_dir(out: Path, tag: str) -> Path:
     return out / "releases" / tag
-
-
-# -- preflight helpers shared by the edge and stable flows ------------------------------
-
-
-def check_common(
-    git: Git,
-    config: ProjectConfig,
-    opts: RunOptions,
-    problems: list[str],
-    warnings: list[str],
-    *,
-    tag: str | None,
-    sign_mode: str | None,
-) -> None:
-    """Problems every release shares: history, clean tree, tag absent, signer, builds, out."""
-    try:
-        git.ensure_full_history()
-    except GitError as exc:
-        problems.append(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
-    dirty = git.status_porcelain()
-    if dirty:
-        problems.append(
-            f"the working tree has uncommitted changes ({len(dirty)} paths, e.g. "
-            f"{dirty[0][3:]}); commit or stash them"
-        )
-    if tag:
-        if git.run("rev-parse", "-q", "--verify", f"refs/tags/{tag}", check=False).stdout:
-            problems.append(f"tag {tag} already exists locally")
-        if git.has_remote("origin"):
-            try:
-                if tag in git.remote_tags("origin"):
-                    problems.append(f"tag {tag} already exists on origin")
-            except GitError as exc:
-                (problems if opts.push else warnings).append(
-                    f"could not check origin for tag {tag}: {exc.message}"
-                )
-        elif opts.push:
-            problems.append("--push needs a remote named origin")
-    if sign_mode in ("sigstore", "staging"):
-        try:
-            from release.adapters.sigstore import resolve_identity_token
-
-            resolve_identity_token(opts.identity_token, opts.env)
-        except SigningError as exc:
-            problems.append(exc.message + (f" ({exc.hint})" if exc.hint else ""))
-    if not config.builds:
-        problems.append("no build commands are configured ([[tool.release.build]])")
-    elif opts.assembled is None:
-        problems.extend(build_adapter.command_problems(config.builds))
-    problems.extend(out_problems(git, opts.out, configured=config.root / config.out))
-    from release.channel.store import store_problems
-
-    problems.extend(store_problems(opts.out))
-
-
-@dataclass(frozen=True)
-class Signing:
-    mode: str | None  # None: the mode itself could not be resolved (a problem says why)
-    signer: Identity | None
-
-
-def check_signing(
-    channel: ChannelConfig, opts: RunOptions, problems: list[str], warnings: list[str]
-) -> Signing:
-    """The signing mode and the identity the channel expects, problems collected."""
-    mode: str | None = None
-    try:
-        mode = resolve_sign_mode(opts.sign, opts.env, opts.identity_token)
-    except SigningError as exc:
-        problems.append(exc.message + (f" ({exc.hint})" if exc.hint else ""))
-    signer = None
-    if mode and mode != "none":
-        try:
-            signer = channel.expected_signer(dev=mode == "dev")
-        except ConfigError as exc:
-            problems.append(exc.message)
-    if mode == "none":
-        warnings.append("artifacts will NOT be signed and the channel index is not updated")
-    if mode == "dev" and opts.push:
-        consequences = (
-            "the tag, the GitHub release and the pages branch are public, and dev-signed "
-            "releases on them verify only against this machine's throwaway dev Sigstore "
-            "instance: no consumer can trust them, and their channel carries a dev root"
-        )
-        if opts.allow_dev_signatures:
-            warnings.append(f"pushing DEV signatures: {consequences}")
-        else:
-            problems.append(
-                f"--push with dev signatures is refused: {consequences} (sign with "
-                "--sign sigstore, or pass --allow-dev-signatures to publish them anyway)"
-            )
-    if mode not in (None, "none") and channel.publish_target == "s3":
-        from release.channel.target import target_problems
-
-        problems.extend(target_problems(channel, opts.out, probe=not opts.dry_run))
-    return Signing(mode, signer)
-
-
-def check_trust(
-    config: ProjectConfig,
-    channel: ChannelConfig,
-    signing: Signing,
-    line: str | None,
-    out: Path | None = None,
-) -> list[str]:
-    """With real signing: the repository's root of trust lets this release's identity
-    publish on ``channel`` (line ``line`` for a signer with ``{line}``), and the store in
-    the directory ``out`` (if it has a root) belongs to that root chain. Checked here so
-    a refusal comes before anything is tagged or written, not at the publish step."""
-    if signing.mode in (None, "none", "dev") or signing.signer is None or line is None:
-        return []
-    from release.channel.tuf.trust import publish_problems
-    from release.trust_config import channels_dir_of
-
-    identity = signing.signer
-    if "{line}" in identity.identity:
-        identity = identity.for_line(line)
-    store_root = None
-    if out is not None and channel.publish_target != "s3":
-        with contextlib.suppress(OSError):
-            store_root = (out / "metadata" / "root.json").read_bytes()
-    return publish_problems(
-        channels_dir_of(config), channel.name, identity, line, store_root=store_root
-    )
-
-
-def out_problems(git: Git, out: Path, *, configured: Path | None = None) -> list[str]:
-    """Problems with the output directory ``out``: not a directory, not writable, the
-    working tree itself or inside it (unless it is the configured ``out`` or ignored by
-    git: a release must not dirty the tree it releases). Never writes."""
-    out, tree = Path(os.path.abspath(out)), Path(os.path.abspath(git.root))
-    probe = out
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        return [f"output path {probe} is not a directory"]
-    if not os.access(probe, os.W_OK | os.X_OK):
-        return [f"output directory {probe} is not writable"]
-    if out == tree or tree.is_relative_to(out):
-        return [f"output directory {out} would publish into the working tree {tree}"]
-    if out.is_relative_to(tree / ".git"):
-        return [f"output directory {out} is inside the git directory"]
-    if out.is_relative_to(tree):
-        if configured is not None and out == Path(os.path.abspath(configured)):
-            return []
-        rel = out.relative_to(tree).as_posix()
-        if git.run("check-ignore", "-q", "--no-index", rel + "/", check=False).returncode != 0:
-            return [
-                f"output directory {out} is inside the working tree and not ignored by git "
-                "(add it to .gitignore, set [tool.release] out, or choose a directory "
-                "outside the repository)"
-            ]
-    return []
-
-
-def raise_problems(problems: Sequence[str]) -> None:
-    if problems:
-        raise PreflightError(
-            problems, hint="nothing was changed; fix these and run again (--dry-run shows the plan)"
-        )
 
 
 # -- the run ----------------------------------------------------------------------------
@@ -894,168 +710,14 @@ def _describe(step: str, result: Mapping[str, Any]) -> str:
     return ""
 
 
-# -- entry point shared by edge and stable ---------------------------------------------
-
-
-def run_release(
-    git: Git,
-    config: ProjectConfig,
-    channel: ChannelConfig,
-    opts: RunOptions,
-    make_plan: Callable[[], ReleasePlan],
-    emit: EventSink,
-    *,
-    journal_name: str | None = None,
-    inputs: Mapping[str, Any] | None = None,
-    finished_is_history: bool = False,
-) -> RunResult:
-    """Resume the channel's in-flight release, or plan (preflight) and run a new one.
-
-    ``journal_name`` (default: the channel's name) separates in-flight releases that
-    may coexist, such as one per stable line. ``inputs`` are recorded in a new
-    journal beside the plan (what the user asked for); ``finished_is_history`` makes a
-    finished release of this journal a record only, so a new one is planned.
-    """
-    with _repository_lock(git):
-        return _run_release_locked(
-            git,
-            config,
-            channel,
-            opts,
-            make_plan,
-            emit,
-            journal_name,
-            inputs,
-            finished_is_history,
-        )
-
-
-@contextlib.contextmanager
-def _repository_lock(git: Git) -> Iterator[None]:
-    """One release run at a time per repository: an exclusive ``flock`` on the git
-    directory itself (no lock file is created, so a refused run changes nothing)."""
-    import fcntl
-
-    common = Path(git.out("rev-parse", "--git-common-dir"))
-    git_dir = common if common.is_absolute() else git.root / common
-    fd = os.open(git_dir, os.O_RDONLY)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise JournalError(
-                "another release is running in this repository",
-                hint="wait for it to finish; releases of one repository never run at once",
-            ) from None
-        yield
-    finally:
-        os.close(fd)
-
-
-def _run_release_locked(
-    git: Git,
-    config: ProjectConfig,
-    channel: ChannelConfig,
-    opts: RunOptions,
-    make_plan: Callable[[], ReleasePlan],
-    emit: EventSink,
-    journal_name: str | None,
-    inputs: Mapping[str, Any] | None = None,
-    finished_is_history: bool = False,
-) -> RunResult:
-    work = work_root(opts.out) / (journal_name or channel.name)
-    journal_path = work / "journal.json"
-    if not opts.dry_run:
-        from release.recovery import recover
-
-        recover(git, opts.out, lambda text: emit("cleanup", "warn", text))
-    journal = load_journal(journal_path, dry_run=opts.dry_run)
-    head = git.head()
-    if journal is not None:
-        head = _release_head(git, plan_from_dict(journal.inputs["plan"]), head)
-    if journal is not None and journal.done:
-        plan = plan_from_dict(journal.inputs["plan"])
-        released = journal.steps.get("prepare", {}).get("release_commit")
-        if not opts.dry_run:
-            keep_record(journal)  # a kill between done and its record: repair it
-        if finished_is_history or head not in (released, plan.base_commit):
-            journal = None  # HEAD moved on: a new release (the record stays in done/)
-        elif opts.push and "push" not in journal.steps:
-            if opts.dry_run:
-                return RunResult(plan, "planned", plan.to_dict())
-            journal.done = False  # released locally before; now push it
-        else:
-            return RunResult(plan, "already-released", {"tag": plan.tag, "commit": released})
-    if journal is not None:
-        plan = plan_from_dict(journal.inputs["plan"])
-        released = journal.steps.get("prepare", {}).get("release_commit")
-        if head not in (plan.base_commit, released) and plan.branch_exists:
-            raise JournalError(
-                f"an unfinished release of {plan.tag} started from {plan.base_commit[:12]}, "
-                f"but HEAD is now {(head or 'nothing')[:12]}",
-                hint=f"check out {plan.base_commit[:12]} to resume it; if nothing of it was "
-                f"published, remove {journal_path} to start over",
-            )
-        if opts.dry_run:  # show what the resumed run would do; change nothing
-            return RunResult(plan, "planned", plan.to_dict())
-        if opts.push and not plan.push:
-            plan = plan_from_dict({**journal.inputs["plan"], "push": True})
-            journal.inputs["plan"] = plan_to_journal(plan)
-            journal.save()
-        emit("resume", "start", f"resuming {plan.tag} from its journal")
-        run = Run(git, config, channel, plan, opts, journal, emit)
-        return RunResult(plan, "released", run.execute())
-
-    plan = make_plan()
-    if opts.dry_run:
-        return RunResult(plan, "planned", plan.to_dict())
-    created = _first_missing(work)
-    previous = _read_if_file(journal_path)
-    journal = Journal(journal_path, {**(inputs or {}), "plan": plan_to_journal(plan)})
-    run = Run(git, config, channel, plan, opts, journal, emit)
-    try:
-        journal.save()
-        summary = run.execute()
-    except BaseException:
-        if not ({"tag", "publish", "push", "github"} & set(journal.steps)):
-            # Nothing left the work directory: undo what this run created, and only that
-            # (the records of earlier releases and their requests stay).
-            _undo_run(work, journal_path, previous, created)
-        raise
-    return RunResult(plan, "released", summary)
-
-
 RUN_DIRS = ("stage", "src", "pages-seed")
 
 
-def _undo_run(work: Path, journal_path: Path, previous: bytes | None, created: Path | None) -> None:
-    with contextlib.suppress(OSError):
-        for name in RUN_DIRS:
-            shutil.rmtree(work / name, ignore_errors=True)
-        if previous is None:
-            journal_path.unlink(missing_ok=True)
-        else:
-            write_atomic(journal_path, previous)
-        if created is not None:
-            # Directories this run made, innermost first, while they are empty.
-            for path in [work, *work.parents]:
-                if not path.is_relative_to(created):
-                    break
-                if path.is_dir() and not any(path.iterdir()):
-                    path.rmdir()
-
-
-def _read_if_file(path: Path) -> bytes | None:
+def read_if_file(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
     except (FileNotFoundError, NotADirectoryError):
         return None
-
-
-def load_journal(path: Path, *, dry_run: bool) -> Journal | None:
-    """The journal at ``path`` checked against its schema and the plan's; a corrupt one is
-    renamed aside (left in place by a dry run, which writes nothing) and refused."""
-    return Journal.load(path, check_plan=plan_from_dict, move_aside=not dry_run)
 
 
 def keep_record(journal: Journal) -> Path:
@@ -1064,31 +726,6 @@ def keep_record(journal: Journal) -> Path:
     tag = str(journal.inputs["plan"]["tag"])
     record = journal.path.parent / "done" / f"{tag}.json"
     data = journal.to_bytes()
-    if _read_if_file(record) != data:
+    if read_if_file(record) != data:
         write_atomic(record, data)
     return record
-
-
-def _release_head(git: Git, plan: ReleasePlan, head: str | None) -> str | None:
-    """Where the release's branch is now. Edge releases are cut from HEAD; a stable
-    line's branch is usually not checked out (the user stays on main), so its own
-    head counts (``None`` while a new line's branch does not exist yet)."""
-    if plan.kind == "edge":
-        return head
-    res = git.run("rev-parse", "-q", "--verify", f"refs/heads/{plan.branch}", check=False)
-    return res.stdout.strip() or None
-
-
-def _first_missing(path: Path) -> Path | None:
-    """The outermost directory of ``path`` that does not exist yet (what a run creates)."""
-    missing = None
-    while not path.exists():
-        missing = path
-        if path.parent == path:
-            break
-        path = path.parent
-    return missing
-
-
-def usage_problem(exc: UsageError) -> str:
-    return exc.message + (f" ({exc.hint})" if exc.hint else "")

@@ -39,22 +39,17 @@ from release.ledger import (
     line_ledger,
     pr_number,
 )
-from release.pipeline import (
-    EventSink,
-    RunOptions,
-    RunResult,
+from release.pipeline import EventSink, RunOptions, RunResult, github_slug, work_root
+from release.plan import ReleasePlan
+from release.preflight import (
     Signing,
     check_common,
     check_signing,
     check_trust,
-    github_slug,
-    load_journal,
     raise_problems,
-    run_release,
     usage_problem,
-    work_root,
 )
-from release.plan import ReleasePlan
+from release.runner import load_journal, run_release
 from release.support import EOL, LineStatus, line_phase, line_statuses
 from release.versions import (
     EdgeVersion,

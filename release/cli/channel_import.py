@@ -62,7 +62,7 @@ def cmd_import(args: argparse.Namespace, out: Output) -> int:
     from release.cli.channel_publish import is_schema_2
     from release.config import load_config
     from release.history import build_history
-    from release.pipeline import resolve_sign_mode
+    from release.preflight import resolve_sign_mode
     from release.trust_config import channels_dir_of, load_trust
 
     git = Git(args.repo)
