@@ -37,71 +37,13 @@ from benchmarks.bench_channel import PROJECT, STABLE, _release, build_store
 TARGET = 3.0
 
 
-def sign_tuf(root: Path, lines: int, now: datetime) -> Any:
-    """TUF metadata over the documents ``build_store`` wrote; returns the publisher key."""
-    from securesystemslib.signer import CryptoSigner
+def sign_tuf(root: Path, now: datetime) -> Any:
+    """TUF metadata over the documents ``build_store`` wrote, the way ``release channel
+    migrate`` makes it (``bench_channel.make_tuf``); returns the publisher key."""
+    from benchmarks.bench_channel import make_tuf
 
-    from release.channel import model
-    from release.channel import strictjson as sj
-    from release.channel.model import Release
-    from release.channel.tuf import metadata as tm
-
-    maintainer = CryptoSigner.generate_ed25519()
-    publisher = CryptoSigner.generate_ed25519()
-    expiry = tm.Expiry()
-
-    def write(role: str, md: Any, signer: Any, key: str | None = None) -> None:
-        md.sign(signer)
-        path = root / (key or tm.metadata_key(role, md.signed.version))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(tm.serialize(md))
-
-    root_md = tm.build_root(
-        version=1,
-        now=now,
-        expiry=expiry,
-        root_keys=[maintainer.public_key],
-        threshold=1,
-        publisher_keys=[publisher.public_key],
-        trust=None,
-    )
-    write("root", root_md, maintainer)
-    shutil.copyfile(root / "metadata/1.root.json", root / tm.ROOT_KEY)
-    delegation = tm.ChannelDelegation("stable", "stable-{version}", (publisher.public_key,))
-    targets = tm.build_targets(version=1, now=now, expiry=expiry, channels=[delegation])
-    write("targets", targets, maintainer)
-
-    crel = model.channel_document_path("stable", 1)
-    cdata = (root / crel).read_bytes()
-    channel_role: Any = None
-    meta = {"targets": 1, "stable": 1}
-    for minor in range(lines):
-        line = f"2.{minor}"
-        lrel = model.line_document_path("stable", line, 1)
-        ldata = (root / lrel).read_bytes()
-        refs = [tm.target_file(lrel, ldata)]
-        for r in sj.loads(ldata, what=lrel)["releases"]:
-            for ref in Release.from_dict(r, "release").files():
-                refs.append(tm.target_ref(ref.path, ref.size, ref.sha256))
-        name = tm.line_role("stable", line)
-        write(name, tm.build_line_role(version=1, now=now, expiry=expiry, targets=refs), publisher)
-        meta[name] = 1
-        channel_role = tm.build_channel_role(
-            version=1,
-            now=now,
-            expiry=expiry,
-            document=tm.target_file(crel, cdata),
-            previous=channel_role.signed if channel_role else None,
-            key=publisher.public_key,
-            line=(name, f"stable-2.{minor}.0"),
-        )
-    write("stable", channel_role, publisher)
-    write("snapshot", tm.build_snapshot(version=1, now=now, expiry=expiry, meta=meta), publisher)
-    ts = tm.build_timestamp(version=1, now=now, expiry=expiry, snapshot_version=1)
-    write("timestamp", ts, publisher, tm.TIMESTAMP_KEY)
-    for stale in ("index.json", "index"):  # v1 index: the publisher writes the 2.0 stub
-        path = root / stale
-        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    publisher = make_tuf(root, now)
+    shutil.rmtree(root / "index", ignore_errors=True)  # v1 index history: not synced
     return publisher
 
 
@@ -167,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         now = datetime.now(UTC).replace(microsecond=0)
         started = time.perf_counter()
         at = build_store(store, lines, per_line, now - timedelta(days=lines * per_line))
-        signer = sign_tuf(store, lines, now)
+        signer = sign_tuf(store, now)
         built = time.perf_counter() - started
         objects = len(list(DirectoryBackend(store).list()))
         with running_seaweed(work / "weed") as server:

@@ -1,12 +1,11 @@
-"""The roles a publication rewrites, as plain data: the channel role and a line role.
+"""The targets roles a publication writes, as plain data: channel roles and line roles.
 
 Every publication writes a new version of its line role (every file of the line's
 releases) and of its channel role (one delegation per line). Built through python-tuf's
 objects, both cost time in proportion to the channel's history: one ``TargetFile`` or
 ``DelegatedRole`` per entry, validated, then turned back into a dict to be signed. Here
-they are the dicts ``Targets.to_dict()`` gives, built and edited directly: what is
-signed and published is byte for byte what the python-tuf objects would give (a test
-holds the two together), and every reader still parses them with python-tuf.
+they are the dicts ``Targets.to_dict()`` gives, built and edited directly; every reader
+parses them with python-tuf, which gives back the same bytes (tested).
 
 Pure: values in, values out.
 """
@@ -14,23 +13,26 @@ Pure: values in, values out.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from securesystemslib.formats import encode_canonical
 from securesystemslib.signer._key import Key
 from securesystemslib.signer._signer import Signer
 from tuf.api._payload import SPECIFICATION_VERSION
 
-from release.channel.tuf.metadata import Expiry, expires_at, line_paths
+from release.channel.tuf.metadata import (
+    Expiry,
+    canonical,
+    envelope,
+    expires_at,
+    line_paths,
+    newest_channel_document,
+)
 from release.errors import ChannelError
 
 SPEC_VERSION = ".".join(SPECIFICATION_VERSION)
-_ESCAPE = re.compile(r'\\[^"\\]')
-_CHANNEL_DOC = re.compile(r"channels/([^/]+)/v([1-9][0-9]*)\.json")
 
 Entry = tuple[int, str]
 """A target as (length, sha256 hex)."""
@@ -52,28 +54,16 @@ class RawTargets:
         self.signed["version"] = value
 
 
-def canonical(signed: Mapping[str, Any]) -> bytes:
-    """OLPC canonical JSON of ``signed`` (what TUF signs), via the C ``json`` encoder
-    when the text holds no escape the two encoders write differently."""
-    text = json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    if _ESCAPE.search(text):
-        out = encode_canonical(dict(signed))
-        assert out is not None  # only None when writing to an output function
-        return out.encode("utf-8")
-    return text.encode("utf-8")
-
-
 def signed_file(role: RawTargets, signer: Signer) -> bytes:
-    """Sign ``role`` and return the bytes to publish: what
-    :func:`release.channel.tuf.metadata.signed_file` gives for the same role."""
+    """Sign ``role`` and return the bytes to publish (what python-tuf's compact
+    serializer gives for it)."""
     signed_bytes = canonical(role.signed)
-    signature = signer.sign(signed_bytes)
-    sigs = [signature.to_dict()]
-    if not signed_bytes.isascii() or b"\\" in signed_bytes:
+    sigs = [signer.sign(signed_bytes).to_dict()]
+    data = envelope(signed_bytes, sigs)
+    if data is None:
         doc = {"signatures": sigs, "signed": role.signed}
-        return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    text = json.dumps(sigs, separators=(",", ":"), sort_keys=True)
-    return b'{"signatures":' + text.encode() + b',"signed":' + signed_bytes + b"}"
+        data = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return data
 
 
 def _common(version: int, now: datetime, expiry: Expiry) -> dict[str, Any]:
@@ -123,18 +113,14 @@ def parse_channel_role(data: bytes, key: str) -> RawTargets:
 
 def channel_document_of(role: RawTargets, channel: str) -> tuple[str, Entry] | None:
     """The newest channel document ``role`` lists: (path, (length, sha256))."""
-    best: tuple[int, str] | None = None
-    for path in role.signed["targets"]:
-        m = _CHANNEL_DOC.fullmatch(path)
-        if m and m[1] == channel and (best is None or int(m[2]) > best[0]):
-            best = (int(m[2]), path)
-    if best is None:
+    path = newest_channel_document(role.signed["targets"], channel)
+    if path is None:
         return None
-    info = role.signed["targets"][best[1]]
+    info = role.signed["targets"][path]
     try:
-        return best[1], (int(info["length"]), str(info["hashes"]["sha256"]))
+        return path, (int(info["length"]), str(info["hashes"]["sha256"]))
     except (KeyError, TypeError, ValueError) as exc:
-        raise ChannelError(f"role {channel} lists {best[1]} without length and sha256") from exc
+        raise ChannelError(f"role {channel} lists {path} without length and sha256") from exc
 
 
 def channel_role(
@@ -148,8 +134,15 @@ def channel_role(
     line: tuple[str, str] | None,
     per_line_keys: bool = False,
 ) -> RawTargets:
-    """Role ``<ch>``: its current document, the previous line delegations plus ``line``
-    (the rule of :func:`release.channel.tuf.metadata.build_channel_role`)."""
+    """Role ``<ch>``: its current document, and the previous line delegations plus
+    ``line`` (``(role name, sample tag)`` of a line to delegate; kept as it was if
+    already delegated).
+
+    Without ``per_line_keys`` every line role is signed by ``key`` (the channel's), and
+    after a key rotation the old delegations name the new key (the publisher re-signs
+    those line roles). With ``per_line_keys`` (the channel's identity has ``{line}``)
+    ``key`` signs ``line`` and the other lines keep the keys they had.
+    """
     signed = _common(version, now, expiry)
     signed["targets"] = {document[0]: _target(document[1])}
     roles: list[dict[str, Any]] = []

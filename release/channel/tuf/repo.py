@@ -263,15 +263,17 @@ class TufStore(StoreReader):
                 if md is not None and (md.signed.expires <= horizon or name in rekeyed):
                     changed[name] = _next_version(md, now, expiry)
             if changed or role.signed.expires <= horizon:
-                found = tm.channel_document_of(role.signed, channel.name)
+                previous = self._raw_role(state, channel.name)
+                assert previous is not None  # the snapshot lists it: role() found it
+                found = rawrole.channel_document_of(previous, channel.name)
                 if found is None:
                     raise ChannelError(f"role {channel.name} lists no channel document")
-                changed[channel.name] = tm.build_channel_role(
-                    version=role.signed.version + 1,
+                changed[channel.name] = rawrole.channel_role(
+                    version=previous.version + 1,
                     now=now,
                     expiry=expiry,
-                    document=found[1],
-                    previous=role.signed,
+                    document=found,
+                    previous=previous,
                     key=signer.public_key,
                     line=None,
                     per_line_keys=per_line,
@@ -428,19 +430,12 @@ class TufStore(StoreReader):
 
     def _raw_channel_document(
         self, role: rawrole.RawTargets, channel: str
-    ) -> tuple[str, bytes, Raw] | None:
+    ) -> tuple[str, bytes, Raw]:
         found = rawrole.channel_document_of(role, channel)
         if found is None:
             raise ChannelError(f"role {channel} lists no channel document")
         path, (length, sha256) = found
-        data = self._read(path)
-        if data is None:
-            raise ChannelError(f"{path} is missing from the channel store")
-        if len(data) != length or hashlib.sha256(data).hexdigest() != sha256:
-            raise VerificationError(
-                f"{path} is not the file its role lists: expected {length} bytes with "
-                f"sha256 {sha256}"
-            )
+        data = self.read_target(tm.target_ref(path, length, sha256))
         # Our own published bytes, checked against the role's hash: plain JSON suffices.
         return path, data, json.loads(data)
 
@@ -473,18 +468,18 @@ class TufStore(StoreReader):
             doc = sj.loads(data, what=path)
             changed: dict[str, Role] = {}
             written: dict[str, int] = {}
-            crole: Metadata[Targets] | None = None
+            crole: rawrole.RawTargets | None = None
             for entry in doc["lines"]:
                 line = entry["line"]
                 lpath, ldata = line_docs[line]
                 ldoc = sj.loads(ldata, what=lpath)
-                targets = [tm.target_file(lpath, ldata)]
+                targets = [(lpath, len(ldata), hashlib.sha256(ldata).hexdigest())]
                 for r in ldoc["releases"]:
                     for ref in Release.from_dict(r, f"release {r.get('version')}").files():
-                        targets.append(tm.target_ref(ref.path, ref.size, ref.sha256))
+                        targets.append((ref.path, ref.size, ref.sha256))
                 lname = tm.line_role(name, line)
                 lsigner = line_signers(line) if line_signers else signer
-                changed[lname] = tm.build_line_role(
+                changed[lname] = rawrole.line_role(
                     version=1, now=now, expiry=expiry, targets=targets
                 )
                 if line_signers is not None:
@@ -492,9 +487,10 @@ class TufStore(StoreReader):
                 sample = ldoc["releases"][0]["tag"] if ldoc["releases"] else None
                 if sample is None:
                     raise ChannelError(f"line {line} of {name} has no release to delegate")
-                crole = tm.build_channel_role(
-                    version=1, now=now, expiry=expiry, document=tm.target_file(path, data),
-                    previous=crole.signed if crole else None, key=lsigner.public_key,
+                crole = rawrole.channel_role(
+                    version=1, now=now, expiry=expiry,
+                    document=(path, (len(data), hashlib.sha256(data).hexdigest())),
+                    previous=crole, key=lsigner.public_key,
                     line=(lname, sample), per_line_keys=line_signers is not None,
                 )  # fmt: skip
             if crole is None:
@@ -580,28 +576,30 @@ class TufStore(StoreReader):
         self._write_index_stub()
         return PublishResult(ts.signed.version, sv, None, None, True, attempt, tuple(changed))
 
-    def _write_metadata(
-        self, role: str, md: Metadata[Any] | rawrole.RawTargets, signer: Signer
-    ) -> int:
+    def _write_metadata(self, role: str, md: Role | Metadata[Any], signer: Signer) -> int:
         """Sign and create the first free version ``>= md``'s version of ``role``."""
-        start: int = md.version if isinstance(md, rawrole.RawTargets) else md.signed.version
+        sign: Callable[[int], bytes]
+        if isinstance(md, rawrole.RawTargets):
+            raw, start = md, md.version
+
+            def sign(version: int) -> bytes:
+                raw.version = version
+                return rawrole.signed_file(raw, signer)
+        else:
+            tuf_md, start = md, md.signed.version
+
+            def sign(version: int) -> bytes:
+                tuf_md.signed.version = version
+                return tm.signed_file(tuf_md, signer)
+
         version = start
         for _ in range(self.max_attempts * 10):
-            if isinstance(md, rawrole.RawTargets):
-                md.version = version
-            else:
-                md.signed.version = version
             key = tm.metadata_key(role, version)
             if self.backend.read(key) is not None:
                 version += 1  # an orphan of a crashed or losing publisher
                 continue
-            data = (
-                rawrole.signed_file(md, signer)
-                if isinstance(md, rawrole.RawTargets)
-                else tm.signed_file(md, signer)
-            )
             try:
-                self.backend.put_if_absent(key, data)
+                self.backend.put_if_absent(key, sign(version))
             except ObjectExists:
                 version += 1
                 continue
