@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from release.cli._args import SIGN_MODES, add_store_signing
 from release.cli._output import Output
 
 if TYPE_CHECKING:
@@ -85,17 +86,12 @@ def register(subparsers: Any) -> None:
     register_import(sub)
 
     publisher = argparse.ArgumentParser(add_help=False)
-    publisher.add_argument("--store", type=Path, help="channel store (default: [tool.release] out)")
-    publisher.add_argument("--channel", required=True, help="channel name (channels/NAME.toml)")
-    publisher.add_argument(
-        "--sign",
-        choices=("sigstore", "staging", "trust-config", "dev", "none"),
-        default="sigstore",
-        help="how to sign the new documents (trust-config: the instance --trust-config names)",
+    add_store_signing(
+        publisher,
+        modes=(*SIGN_MODES, "none"),
+        sign_help="how to sign the new documents (trust-config: the instance --trust-config names)",
     )
-    publisher.add_argument("--trust-config", type=Path, help="Sigstore ClientTrustConfig JSON")
-    publisher.add_argument("--identity-token", help="OIDC token (else ambient credentials)")
-    publisher.add_argument("--dev-state", type=Path, help="dev instance keys and log (--sign dev)")
+    publisher.add_argument("--channel", required=True, help="channel name (channels/NAME.toml)")
     publisher.add_argument("--line", help="line X.Y for signers templated with {line}")
     publisher.add_argument(
         "--expires-days", type=int, default=30, help="days until the new index expires"

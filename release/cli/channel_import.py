@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from release.cli._args import SIGN_MODES, add_store_signing
 from release.cli._output import Output
 from release.errors import UsageError
 
@@ -19,16 +20,12 @@ def register_import(sub: Any) -> None:
         "import",
         help="build a signed channel store from the repository's release tags (backfill)",
     )
-    p.add_argument("--store", type=Path, help="channel store (default: [tool.release] out)")
-    p.add_argument(
-        "--sign",
-        choices=("auto", "sigstore", "staging", "trust-config", "dev"),
+    add_store_signing(
+        p,
+        modes=("auto", *SIGN_MODES),
         default="auto",
-        help="auto: Sigstore with CI credentials, dev signing on a laptop (default)",
+        sign_help="auto: Sigstore with CI credentials, dev signing on a laptop (default)",
     )
-    p.add_argument("--trust-config", type=Path, help="Sigstore ClientTrustConfig JSON")
-    p.add_argument("--identity-token", help="OIDC token (else ambient credentials)")
-    p.add_argument("--dev-state", type=Path, help="dev instance keys and log (--sign dev)")
     p.add_argument(
         "--channel",
         action="append",

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from release.cli._args import add_store_signing
 from release.cli._output import Output
 from release.errors import UsageError
 
@@ -149,13 +150,7 @@ def register_migrate(sub: Any) -> None:
     p = sub.add_parser(
         "migrate", help="turn a schema 1 store (index.json v1) into a TUF store, keeping all"
     )
-    p.add_argument("--store", type=Path, help="channel store (default: [tool.release] out)")
-    p.add_argument(
-        "--sign", choices=("sigstore", "staging", "trust-config", "dev"), default="sigstore"
-    )
-    p.add_argument("--trust-config", type=Path, help="Sigstore ClientTrustConfig JSON")
-    p.add_argument("--identity-token", help="OIDC token (else ambient credentials)")
-    p.add_argument("--dev-state", type=Path, help="dev instance keys and log (--sign dev)")
+    add_store_signing(p)
     p.add_argument(
         "--channel",
         action="append",
