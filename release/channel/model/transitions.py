@@ -139,14 +139,22 @@ def compute_support(
 ) -> dict[str, Support]:
     """Support of every line (the rule of :func:`release.history.line_support`, shared
     with ``release status``)."""
+    return {
+        name: Support(phase=phase, released=rel, eol=eol)
+        for name, (phase, rel, eol) in _support_table(kind, released, policy, today).items()
+    }
+
+
+def _support_table(
+    kind: str, released: Mapping[str, date | None], policy: SupportPolicy, today: date
+) -> dict[str, tuple[str, date | None, date | None]]:
+    """Line name -> (phase, released, eol) by :func:`release.history.line_support`, in
+    line order."""
     from release.history import line_support
 
     names = {_check_line(name, "line"): name for name in released}
     table = line_support({ln: released[n] for ln, n in names.items()}, policy, today, kind=kind)
-    return {
-        names[ln]: Support(phase=phase, released=rel, eol=eol)
-        for ln, (phase, rel, eol) in table.items()
-    }
+    return {names[ln]: table[ln] for ln in sorted(names)}
 
 
 def update_channel(
@@ -390,16 +398,9 @@ def update_channel_dict(
         "document": pin.to_dict(),
         "releases": len(line_doc["releases"]),
     }
-    from release.history import line_support
-
-    parsed = {k: _check_line(k, "line") for k in entries}
-    released = {
-        parsed[k]: sj.day(e["support"].get("released"), "released") for k, e in entries.items()
-    }
-    table = line_support(released, policy, now.date(), kind=kind)  # as compute_support
+    released = {k: sj.day(e["support"].get("released"), "released") for k, e in entries.items()}
     lines = []
-    for k in sorted(entries, key=parsed.__getitem__):
-        phase, rel, eol = table[parsed[k]]
+    for k, (phase, rel, eol) in _support_table(kind, released, policy, now.date()).items():
         entry = entries[k]
         entry["support"] = {
             "phase": phase,
