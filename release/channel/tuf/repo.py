@@ -594,14 +594,10 @@ class TufStore(StoreReader):
 
         version = start
         for _ in range(self.max_attempts * 10):
-            key = tm.metadata_key(role, version)
-            if self.backend.read(key) is not None:
-                version += 1  # an orphan of a crashed or losing publisher
-                continue
-            try:
-                self.backend.put_if_absent(key, sign(version))
+            try:  # the create is the existence check: no read first (a round trip on S3)
+                self.backend.put_if_absent(tm.metadata_key(role, version), sign(version))
             except ObjectExists:
-                version += 1
+                version += 1  # an orphan of a crashed or losing publisher
                 continue
             return version
         raise ChannelError(f"no free version of role {role} after {start}")
